@@ -1,0 +1,1 @@
+"""Trạm Y tế số: the commune health-station server (Flask application package)."""
