@@ -90,7 +90,7 @@ def _validate(cfg: Mapping[str, Any]) -> None:
     if url.startswith("sqlite:///") and not url.endswith(":memory:"):
         folder = Path(url.removeprefix("sqlite:///")).parent
         if not os.access(folder, os.W_OK):
-            raise ConfigError(f"the database folder {folder} is not writable by this user; "
+            raise ConfigError(f"the database folder {folder} does not exist or is not writable by this user; "
                               "fix its permissions or set STATION_DATABASE_URL")
 
 

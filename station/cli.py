@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup
+from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from sqlalchemy import select
 
 from station.audit import services as audit
@@ -22,6 +22,10 @@ from station.errors import StationError
 from station.extensions import db
 
 CLI_ACTOR = Actor(id="cli", label="cli", address="cli")
+
+
+def _policy() -> auth_services.LoginPolicy:
+    return auth_services.LoginPolicy.from_config(current_app.config)
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -45,6 +49,7 @@ def ensure_secret_key(instance_path: str) -> bool:
 
 
 @click.command("init")
+@with_appcontext
 @click.option("--name", default="Trạm Y tế phường Hoàn Kiếm", show_default=True, help="Station name.")
 @click.option("--facility-code", default="01001", show_default=True, help="MA_CSKCB, 5 characters.")
 @click.option("--province", "province_code", default="01", show_default=True, help="Province code (post-2025).")
@@ -71,7 +76,7 @@ def init_command(name: str, facility_code: str, province_code: str, commune_code
             password = auth_services.generate_one_time_password()
             auth_services.create_user(db.session, username=admin_username, full_name="Quản trị viên",
                                       role=Role.ADMIN, password=password, actor=CLI_ACTOR,
-                                      must_change_password=True)
+                                      must_change_password=True, policy=_policy())
         db.session.commit()
     except StationError as error:
         db.session.rollback()
@@ -87,6 +92,7 @@ def init_command(name: str, facility_code: str, province_code: str, commune_code
 
 
 @click.command("serve")
+@with_appcontext
 @click.option("--host", default=None, help="Address to bind (default: BIND_HOST, all LAN interfaces).")
 @click.option("--port", default=None, type=int, help="Port (default: BIND_PORT, 8000).")
 def serve_command(host: str | None, port: int | None) -> None:
@@ -115,7 +121,7 @@ def serve_command(host: str | None, port: int | None) -> None:
         lock.close()
 
 
-users_group = click.Group("users", help="Manage staff accounts.")
+users_group = AppGroup("users", help="Manage staff accounts.")
 
 
 @users_group.command("add")
@@ -137,7 +143,7 @@ def users_add(username: str, full_name: str, role: str, title: str, practising_c
         auth_services.create_user(db.session, username=username, full_name=full_name, role=parsed,
                                   password=password, actor=CLI_ACTOR, title=title,
                                   practising_cert_no=practising_cert_no, bhxh_staff_code=bhxh_staff_code,
-                                  must_change_password=True)
+                                  must_change_password=True, policy=_policy())
         db.session.commit()
     except StationError as error:
         db.session.rollback()
@@ -183,7 +189,7 @@ def users_enable(username: str) -> None:
 @click.argument("username")
 def users_reset_password(username: str) -> None:
     """Give an account a one-time password (also unlocks it)."""
-    password = auth_services.reset_password(db.session, _with_user(username), actor=CLI_ACTOR)
+    password = auth_services.reset_password(db.session, _with_user(username), actor=CLI_ACTOR, policy=_policy())
     db.session.commit()
     click.echo(f"One-time password for {username}: {password}")
 
@@ -202,7 +208,7 @@ def users_set_role(username: str, role: str) -> None:
     click.echo(f"{username} is now {parsed.value}")
 
 
-clients_group = click.Group("clients", help="Manage machine clients (kiosk, calling display, city hub).")
+clients_group = AppGroup("clients", help="Manage machine clients (kiosk, calling display, city hub).")
 
 
 @clients_group.command("add")
@@ -223,7 +229,7 @@ def clients_add(name: str, kind: str, rooms: str) -> None:
         click.echo(f"HMAC key id {client.key_id}, key: {client.hmac_key}")
 
 
-audit_group = click.Group("audit", help="Check the audit trail.")
+audit_group = AppGroup("audit", help="Check the audit trail.")
 
 
 @audit_group.command("verify")
@@ -238,6 +244,7 @@ def audit_verify() -> None:
 
 
 @click.command("demo")
+@with_appcontext
 @click.option("--patients", default=300, show_default=True, help="How many demo residents to create.")
 @click.option("--seed", default=2026, show_default=True, help="Random seed (same seed, same data).")
 def demo_command(patients: int, seed: int) -> None:

@@ -32,7 +32,7 @@ DEMO_STAFF: list[dict[str, str]] = [
 DEMO_SEEDERS: list[Any] = []
 
 
-def seed_staff(session: Session, actor: Actor) -> list[str]:
+def seed_staff(session: Session, actor: Actor, policy: auth_services.LoginPolicy = auth_services.LoginPolicy()) -> list[str]:
     """Create the demo staff accounts that do not exist yet; return their usernames."""
     created = []
     for spec in DEMO_STAFF:
@@ -41,7 +41,7 @@ def seed_staff(session: Session, actor: Actor) -> list[str]:
         auth_services.create_user(session, username=spec["username"], full_name=spec["full_name"],
                                   role=Role(spec["role"]), password=DEMO_PASSWORD, actor=actor,
                                   title=spec.get("title", ""), practising_cert_no=spec.get("practising_cert_no", ""),
-                                  bhxh_staff_code=spec.get("bhxh_staff_code", ""))
+                                  bhxh_staff_code=spec.get("bhxh_staff_code", ""), policy=policy)
         created.append(spec["username"])
     return created
 

@@ -75,7 +75,7 @@ def disable_user(user_id: str):  # type: ignore[no-untyped-def]
 def reset_password(user_id: str):  # type: ignore[no-untyped-def]
     user = _user_or_404(user_id)
     if ActionForm().validate_on_submit():
-        password = auth_services.reset_password(db.session, user, actor=current_actor())
+        password = auth_services.reset_password(db.session, user, actor=current_actor(), policy=policy_from_config())
         db.session.commit()
         flash(f"Mật khẩu dùng một lần của {user.username}: {password}", "success")
     return redirect(url_for("admin.users"))

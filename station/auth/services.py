@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import secrets
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -37,6 +38,17 @@ class LoginPolicy:
     lock_minutes: int = 15
     max_failures_per_address: int = 20
     min_password_length: int = 10
+    #: werkzeug hash method; tests use a cheaper scrypt cost to stay fast.
+    hash_method: str = PASSWORD_METHOD
+
+    @classmethod
+    def from_config(cls, config: "Mapping[str, object]") -> "LoginPolicy":
+        """Build the policy from the app's LOGIN_* settings."""
+        return cls(max_failures=int(config["LOGIN_MAX_FAILURES"]),  # type: ignore[call-overload]
+                   lock_minutes=int(config["LOGIN_LOCK_MINUTES"]),  # type: ignore[call-overload]
+                   max_failures_per_address=int(config["LOGIN_MAX_FAILURES_PER_ADDRESS"]),  # type: ignore[call-overload]
+                   min_password_length=int(config["PASSWORD_MIN_LENGTH"]),  # type: ignore[call-overload]
+                   hash_method=str(config.get("PASSWORD_HASH_METHOD", PASSWORD_METHOD)))
 
 
 class LoginRefused(Exception):
@@ -47,8 +59,8 @@ class LoginRefused(Exception):
         self.message = message
 
 
-def hash_password(password: str) -> str:
-    return generate_password_hash(password, method=PASSWORD_METHOD)
+def hash_password(password: str, method: str = PASSWORD_METHOD) -> str:
+    return generate_password_hash(password, method=method)
 
 
 def hash_token(token: str) -> str:
@@ -88,7 +100,7 @@ def create_user(session: Session, *, username: str, full_name: str, role: Role, 
     check_password_strength(password, policy)
     user = User(username=username, full_name=full_name.strip(), role=role, title=title.strip(),
                 practising_cert_no=practising_cert_no.strip(), bhxh_staff_code=bhxh_staff_code.strip(),
-                password_hash=hash_password(password), must_change_password=must_change_password)
+                password_hash=hash_password(password, policy.hash_method), must_change_password=must_change_password)
     session.add(user)
     session.flush()
     audit.record(session, actor, "user.create", entity_type="user", entity_id=user.id,
@@ -159,16 +171,17 @@ def change_password(session: Session, user: User, *, current: str | None, new: s
     if check_password_hash(user.password_hash, new):
         raise ValidationFailed("Mật khẩu mới phải khác mật khẩu cũ.", field="password")
     check_password_strength(new, policy)
-    user.password_hash = hash_password(new)
+    user.password_hash = hash_password(new, policy.hash_method)
     user.must_change_password = False
     user.session_version += 1
     audit.record(session, actor, "user.password_change", entity_type="user", entity_id=user.id)
 
 
-def reset_password(session: Session, user: User, *, actor: Actor) -> str:
+def reset_password(session: Session, user: User, *, actor: Actor,
+                   policy: LoginPolicy = LoginPolicy()) -> str:
     """Give *user* a one-time password they must change at next login; return it."""
     password = generate_one_time_password()
-    user.password_hash = hash_password(password)
+    user.password_hash = hash_password(password, policy.hash_method)
     user.must_change_password = True
     user.failed_logins = 0
     user.locked_until = None

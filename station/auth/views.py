@@ -19,11 +19,7 @@ bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 
 def policy_from_config() -> services.LoginPolicy:
-    cfg = current_app.config
-    return services.LoginPolicy(max_failures=int(cfg["LOGIN_MAX_FAILURES"]),
-                                lock_minutes=int(cfg["LOGIN_LOCK_MINUTES"]),
-                                max_failures_per_address=int(cfg["LOGIN_MAX_FAILURES_PER_ADDRESS"]),
-                                min_password_length=int(cfg["PASSWORD_MIN_LENGTH"]))
+    return services.LoginPolicy.from_config(current_app.config)
 
 
 def _safe_next(target: str | None) -> str | None:

@@ -93,6 +93,7 @@ class _Response:
 
     status: int
     body: Any
+    replayed: bool = False
 
 
 class HttpHubClient:
@@ -122,9 +123,12 @@ class HttpHubClient:
         }
         resp = self._request("POST", f"/stations/{self.station_id}/batches", batch.body, headers)
         try:
-            return Ack.from_dict(resp.body)
+            ack = Ack.from_dict(resp.body)
         except (KeyError, TypeError, ValueError):
             raise HubUnavailable("phản hồi xác nhận của máy chủ không hợp lệ", status=resp.status) from None
+        if resp.replayed and not ack.duplicate:
+            ack = Ack(ack.batch_key, ack.acked_to, ack.applied, duplicate=True)
+        return ack
 
     def get_cursor(self) -> HubCursor:
         """GET the hub's cursor for this station."""
@@ -148,6 +152,7 @@ class HttpHubClient:
             conn.request(method, full_path, body=body, headers=headers)
             raw = conn.getresponse()
             status, data = raw.status, raw.read()
+            replayed = raw.getheader("Idempotent-Replayed", "").lower() == "true"
         except (OSError, socket.timeout, http.client.HTTPException) as exc:
             raise HubUnavailable(f"không kết nối được máy chủ tổng hợp: {exc!r}") from exc
         finally:
@@ -159,7 +164,7 @@ class HttpHubClient:
         if not isinstance(parsed, dict):
             parsed = {}
         if 200 <= status < 300:
-            return _Response(status, parsed)
+            return _Response(status, parsed, replayed)
         raise _error_for(status, parsed)
 
 
