@@ -253,7 +253,8 @@ def compute_coverage(
 
     amounts: list[tuple[Dong, Dong, Decimal]] = []
     for line in lines:
-        amounts.append(_line_amounts(line, visit_date, insured=insured, uncapped=level in settings.uncapped_ratio_levels))
+        uncapped = level in settings.uncapped_ratio_levels
+        amounts.append(_line_amounts(line, visit_date, insured=insured, uncapped=uncapped))
     t_tongchi_bh = sum(bh for _, bh, _ in amounts)
 
     base_salary: Dong | None = None
@@ -324,7 +325,9 @@ def _check_lines(lines: Sequence[ChargeLine]) -> None:
             raise CoverageError(f"Dòng {line.name}: số lượng không được âm ({line.quantity})")
         for label, ratio in (("TYLE_TT_BH", line.coverage_ratio), ("TYLE_TT_DV", line.service_ratio)):
             if not 0 <= ratio <= HUNDRED:
-                raise CoverageError(f"Dòng {line.name}: tỷ lệ {label} phải từ 0 đến 100 (nhận được {ratio})")
+                raise CoverageError(
+                    f"Dòng {line.name}: tỷ lệ {label} phải từ 0 đến 100 (nhận được {ratio})"
+                )
         for price in (line.unit_price_bv, line.unit_price_bh):
             if price is None:
                 continue
@@ -334,7 +337,8 @@ def _check_lines(lines: Sequence[ChargeLine]) -> None:
                 raise CoverageError(f"Dòng {line.name}: {exc}") from None
             if price < 0:
                 raise CoverageError(f"Dòng {line.name}: đơn giá không được âm")
-        for source in (line.other_sources.nsnn, line.other_sources.vtnn, line.other_sources.vttn, line.other_sources.cl):
+        others = line.other_sources
+        for source in (others.nsnn, others.vtnn, others.vttn, others.cl):
             try:
                 to_dong(source)
             except MoneyError as exc:
@@ -358,7 +362,9 @@ def _check_benefit(benefit: Benefit, visit_date: date) -> None:
     if not 0 <= benefit.muc_huong <= HUNDRED:
         raise CoverageError(f"Mức hưởng BHYT phải từ 0 đến 100 (nhận được {benefit.muc_huong})")
     if benefit.benefit_level not in range(1, 6):
-        raise CoverageError(f"Mức hưởng trên thẻ phải từ 1 đến 5 (nhận được {benefit.benefit_level})")
+        raise CoverageError(
+            f"Mức hưởng trên thẻ phải từ 1 đến 5 (nhận được {benefit.benefit_level})"
+        )
 
 
 def _price_in_force(line: ChargeLine, price: Dong | None, visit_date: date) -> Dong:
@@ -367,7 +373,9 @@ def _price_in_force(line: ChargeLine, price: Dong | None, visit_date: date) -> D
         line.price_valid_to is None or visit_date <= line.price_valid_to
     )
     if price is None or not valid:
-        raise CoverageError(f"Dòng {line.name} ({line.code}) chưa có giá áp dụng vào ngày {visit_date:%d/%m/%Y}")
+        raise CoverageError(
+            f"Dòng {line.name} ({line.code}) chưa có giá áp dụng vào ngày {visit_date:%d/%m/%Y}"
+        )
     return price
 
 

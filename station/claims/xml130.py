@@ -313,8 +313,7 @@ def fmt_decimal(value: Decimal | int) -> str:
     """Return a number with "." as separator and no exponent or trailing zeros."""
     if isinstance(value, int):
         return str(value)
-    text = format(value.normalize(), "f")
-    return text
+    return format(value.normalize(), "f")
 
 
 def fmt_money(value: Dong | None) -> str:
@@ -333,7 +332,9 @@ def join_secondary(codes: Sequence[str], limit: int = 12) -> str:
 def _check_main_diagnosis(code: str) -> str:
     """Return the main ICD-10 code untouched, refusing one that does not fit."""
     if len(code) > MAX_MAIN_DIAGNOSIS_LENGTH:
-        raise ClaimError(f"Mã bệnh chính {code!r} dài quá {MAX_MAIN_DIAGNOSIS_LENGTH} ký tự; không được cắt mã")
+        raise ClaimError(
+            f"Mã bệnh chính {code!r} dài quá {MAX_MAIN_DIAGNOSIS_LENGTH} ký tự; không được cắt mã"
+        )
     return code
 
 
@@ -451,9 +452,8 @@ def _first_cost(visit: ClaimVisit) -> dict[str, str] | None:
     """Return the XML0 columns naming the earliest ordered line, if any."""
     candidates: list[tuple[datetime, dict[str, str]]] = []
     for drug in visit.drugs:
-        candidates.append(
-            (drug.ngay_yl, {"MA_THUOC": drug.charge.code, "TEN_THUOC": drug.charge.name, "NGAY_YL": fmt_instant(drug.ngay_yl)})
-        )
+        cols = {"MA_THUOC": drug.charge.code, "TEN_THUOC": drug.charge.name}
+        candidates.append((drug.ngay_yl, {**cols, "NGAY_YL": fmt_instant(drug.ngay_yl)}))
     for service in visit.services:
         if service.charge.kind is cov.ChargeKind.SUPPLY:
             cols = {"MA_VAT_TU": service.charge.code, "TEN_VAT_TU": service.charge.name}
@@ -1034,7 +1034,9 @@ class HttpPortalSubmitter:
         return parse_portal_response(answer, self.success_codes)
 
 
-def parse_portal_response(answer: Mapping[str, object], success_codes: frozenset[str] = frozenset({"200"})) -> PortalResponse:
+def parse_portal_response(
+    answer: Mapping[str, object], success_codes: frozenset[str] = frozenset({"200"})
+) -> PortalResponse:
     """Turn the portal's JSON answer into a :class:`PortalResponse`."""
     code = str(answer.get("maKetQua", "")).strip()
     if not code:
