@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 from collections.abc import Mapping
@@ -111,22 +112,40 @@ def _init_extensions(app: Flask) -> None:
     _import_models()
 
 
+def area_modules(name: str) -> list[Any]:
+    """Import ``station.<area>.<name>`` for every area package that has one, in area order.
+
+    Areas plug in by convention (models.py, views.py with ``bp``, cli.py with
+    ``commands``, demo.py, background.py) so that adding an area never means
+    editing a central list.
+    """
+    import importlib
+    import pkgutil
+
+    import station
+
+    found = []
+    for info in sorted(pkgutil.iter_modules(station.__path__), key=lambda i: i.name):
+        if not info.ispkg:
+            continue
+        spec = importlib.util.find_spec(f"station.{info.name}.{name}")
+        if spec is not None:
+            found.append(importlib.import_module(f"station.{info.name}.{name}"))
+    return found
+
+
 def _import_models() -> None:
     """Import every model module so that the metadata is complete (migrations, create_all)."""
-    import station.admin.models  # noqa: F401
-    import station.audit.models  # noqa: F401
-    import station.auth.models  # noqa: F401
+    area_modules("models")
 
 
 def _register_blueprints(app: Flask) -> None:
-    from station.admin.views import bp as admin_bp
-    from station.auth.views import bp as auth_bp
     from station.cli import register_commands
-    from station.main.views import bp as main_bp
     from station.web.errors import register_error_handlers
 
-    for blueprint in (main_bp, auth_bp, admin_bp):
-        app.register_blueprint(blueprint)
+    for module in area_modules("views"):
+        for blueprint in getattr(module, "BLUEPRINTS", [module.bp]):
+            app.register_blueprint(blueprint)
     register_error_handlers(app)
     register_commands(app)
 

@@ -252,7 +252,7 @@ def demo_command(patients: int, seed: int) -> None:
     from station import demo
 
     try:
-        summary = demo.seed(db.session, patients=patients, seed=seed, actor=CLI_ACTOR)
+        summary = demo.seed(db.session, patients=patients, seed=seed, actor=CLI_ACTOR, policy=_policy())
         db.session.commit()
     except StationError as error:
         db.session.rollback()
@@ -261,9 +261,14 @@ def demo_command(patients: int, seed: int) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    """Attach every station command to ``app.cli``."""
+    """Attach every station command to ``app.cli``, including each area's ``cli.commands``."""
+    from station import area_modules
+
     for command in (init_command, serve_command, users_group, clients_group, audit_group, demo_command):
         app.cli.add_command(command)
+    for module in area_modules("cli"):
+        for command in module.commands:
+            app.cli.add_command(command)
 
 
 def _instance_path() -> str:

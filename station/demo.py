@@ -28,8 +28,6 @@ DEMO_STAFF: list[dict[str, str]] = [
     {"username": "tt.truong", "full_name": "Hoàng Minh Trường", "role": "head", "title": "Trưởng trạm"},
 ]
 
-#: Hooks that later areas add to seed their own demo data: fn(session, rng, actor, summary, **options).
-DEMO_SEEDERS: list[Any] = []
 
 
 def seed_staff(session: Session, actor: Actor, policy: auth_services.LoginPolicy = auth_services.LoginPolicy()) -> list[str]:
@@ -46,10 +44,14 @@ def seed_staff(session: Session, actor: Actor, policy: auth_services.LoginPolicy
     return created
 
 
-def seed(session: Session, *, patients: int, seed: int, actor: Actor) -> dict[str, Any]:
+def seed(session: Session, *, patients: int, seed: int, actor: Actor,
+         policy: auth_services.LoginPolicy = auth_services.LoginPolicy()) -> dict[str, Any]:
     """Seed staff and every registered area's demo data; return a summary to print."""
     rng = random.Random(seed)
-    summary: dict[str, Any] = {"staff_created": seed_staff(session, actor), "staff_password": DEMO_PASSWORD}
-    for seeder in DEMO_SEEDERS:
-        seeder(session, rng, actor, summary, patients=patients)
+    summary: dict[str, Any] = {"staff_created": seed_staff(session, actor, policy), "staff_password": DEMO_PASSWORD}
+    from station import area_modules
+
+    # Each area may have demo.py with ORDER (int) and seed_demo(session, rng, actor, summary, patients=).
+    for module in sorted(area_modules("demo"), key=lambda m: m.ORDER):
+        module.seed_demo(session, rng, actor, summary, patients=patients)
     return summary

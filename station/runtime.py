@@ -17,8 +17,6 @@ from typing import IO
 
 from flask import Flask
 
-#: Functions that start a background service for *app* and return a stop function.
-BACKGROUND_SERVICES: list[Callable[[Flask], Callable[[], None]]] = []
 
 
 class AlreadyRunning(RuntimeError):
@@ -60,5 +58,7 @@ def check_port(host: str, port: int) -> None:
 
 
 def start_background(app: Flask) -> list[Callable[[], None]]:
-    """Start every registered background service; return their stop functions."""
-    return [start(app) for start in BACKGROUND_SERVICES]
+    """Start every area's background service (``station.<area>.background.start(app) -> stop``)."""
+    from station import area_modules
+
+    return [module.start(app) for module in area_modules("background")]

