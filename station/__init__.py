@@ -136,6 +136,8 @@ def area_modules(name: str) -> list[Any]:
 
 def _import_models() -> None:
     """Import every model module so that the metadata is complete (migrations, create_all)."""
+    import station.sync.capture  # noqa: F401  (registers the change-log listener)
+
     area_modules("models")
 
 

@@ -28,3 +28,16 @@ class Facility(UUIDMixin, TimestampMixin, db.Model):
     phone: Mapped[str] = mapped_column(String(20), default="")
     #: Random identity of this database, created once; a restored copy is detected by it.
     db_identity: Mapped[uuid.UUID] = mapped_column(Uuid, default=uuid.uuid4)
+
+
+class Counter(db.Model):
+    """A named gap-free counter (patient codes, receipt series, daily queue numbers).
+
+    Incremented inside the business transaction, so a rolled-back transaction
+    gives its number back and committed numbers never have gaps.
+    """
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[int] = mapped_column(default=0)

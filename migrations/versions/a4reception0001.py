@@ -1,0 +1,25 @@
+"""reception and queue (issue 4)
+
+Revision ID: a4reception0001
+Revises: dfd34114f725
+
+Filled in by the area that owns these tables; an empty upgrade is a no-op.
+"""
+from alembic import op
+import sqlalchemy as sa
+
+import station.db
+
+
+revision = 'a4reception0001'
+down_revision = 'dfd34114f725'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass
