@@ -128,3 +128,29 @@ def wrk_p95(url: str, *, connections: int = 20, seconds: int = 5, headers: dict[
     if result["errors"]:
         raise RuntimeError(f"wrk saw {result['errors']} errors on {url}")
     return result
+
+
+def login_cookie(base: str, username: str, password: str) -> str:
+    """Log in through the real form (CSRF included); return the Cookie header value."""
+    import re
+    from http.cookies import SimpleCookie
+    from urllib.parse import urlencode
+
+    host, port = base.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    conn.request("GET", "/auth/login")
+    response = conn.getresponse()
+    page = response.read().decode()
+    jar = SimpleCookie(response.getheader("Set-Cookie") or "")
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    cookie = "; ".join(f"{k}={v.value}" for k, v in jar.items())
+    body = urlencode({"username": username, "password": password, "csrf_token": token})
+    conn.request("POST", "/auth/login", body=body, headers={
+        "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})
+    response = conn.getresponse()
+    response.read()
+    if response.status != 302:
+        raise RuntimeError(f"login as {username} failed with HTTP {response.status}")
+    jar = SimpleCookie(response.getheader("Set-Cookie") or "")
+    conn.close()
+    return "; ".join(f"{k}={v.value}" for k, v in jar.items())

@@ -1,7 +1,7 @@
 """reception and queue (issue 4)
 
 Revision ID: a4reception0001
-Revises: dfd34114f725
+Revises: a3patients0001
 
 Filled in by the area that owns these tables; an empty upgrade is a no-op.
 """
@@ -12,7 +12,7 @@ import station.db
 
 
 revision = 'a4reception0001'
-down_revision = 'dfd34114f725'
+down_revision = 'a3patients0001'
 branch_labels = None
 depends_on = None
 
