@@ -110,8 +110,12 @@ def serve_command(host: str | None, port: int | None) -> None:
     except (runtime.AlreadyRunning, runtime.PortInUse) as error:
         fail(str(error))
     stops = runtime.start_background(app)
-    click.echo(f"Serving {app.config.get('STATION_NAME', 'station')} on http://{host}:{port}/ "
-               f"with {app.config['SERVE_THREADS']} threads")
+    from station.admin.services import get_facility
+
+    facility = get_facility(db.session)
+    db.session.remove()
+    name = facility.name if facility else "station (run `station init` first)"
+    click.echo(f"Serving {name} on http://{host}:{port}/ with {app.config['SERVE_THREADS']} threads")
     try:
         waitress.serve(app, host=host, port=port, threads=app.config["SERVE_THREADS"], ident="station",
                        clear_untrusted_proxy_headers=True)
@@ -257,7 +261,14 @@ def demo_command(patients: int, seed: int) -> None:
     except StationError as error:
         db.session.rollback()
         fail(error.message)
-    click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+    staff = summary.pop("staff_created")
+    password = summary.pop("staff_password")
+    if staff:
+        click.echo(f"Demo staff accounts (password {password}): {', '.join(staff)}")
+    else:
+        click.echo(f"Demo staff accounts exist already (password {password}).")
+    if summary:
+        click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
 
 
 def register_commands(app: Flask) -> None:
