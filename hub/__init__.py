@@ -1,0 +1,1 @@
+"""Reference hub receiver for station sync (see docs/sync.md)."""
