@@ -5,6 +5,7 @@ from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from station.auth.roles import ROLE_LABELS
+from station.web.formutil import options
 
 
 class FacilityForm(FlaskForm):
@@ -17,7 +18,7 @@ class FacilityForm(FlaskForm):
 
 
 class RoleForm(FlaskForm):
-    role = SelectField("Vai trò", choices=[(r.value, label) for r, label in ROLE_LABELS.items()])
+    role = SelectField("Vai trò", choices=options((r.value, label) for r, label in ROLE_LABELS.items()))
 
 
 class ActionForm(FlaskForm):

@@ -19,6 +19,7 @@ from station.auth.security import allow, current_actor
 from station.auth.views import policy_from_config
 from station.errors import StationError
 from station.extensions import db
+from station.web.formutil import options
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -99,7 +100,7 @@ def facility():  # type: ignore[no-untyped-def]
     """Edit the station's name, facility code and administrative unit."""
     current = services.get_facility(db.session)
     form = FacilityForm(obj=current)
-    form.province_code.choices = services.province_choices()
+    form.province_code.choices = options(services.province_choices())
     if form.validate_on_submit():
         try:
             services.save_facility(db.session, name=form.name.data or "", facility_code=form.facility_code.data or "",

@@ -5,6 +5,7 @@ from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from station.auth.roles import ROLE_LABELS
+from station.web.formutil import options
 
 
 class LoginForm(FlaskForm):
@@ -23,6 +24,6 @@ class UserForm(FlaskForm):
     username = StringField("Tên đăng nhập", validators=[DataRequired("Cần nhập tên đăng nhập."), Length(max=64)])
     full_name = StringField("Họ và tên", validators=[DataRequired("Cần nhập họ tên."), Length(max=120)])
     title = StringField("Chức danh", validators=[Optional(), Length(max=80)])
-    role = SelectField("Vai trò", choices=[(r.value, label) for r, label in ROLE_LABELS.items()])
+    role = SelectField("Vai trò", choices=options((r.value, label) for r, label in ROLE_LABELS.items()))
     practising_cert_no = StringField("Số chứng chỉ hành nghề", validators=[Optional(), Length(max=40)])
     bhxh_staff_code = StringField("Mã nhân viên BHXH (MA_BAC_SI)", validators=[Optional(), Length(max=40)])
