@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text, Uuid
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
+from station.db import TimestampMixin, UUIDMixin
 from station.extensions import db
 from station.sync.capture import Synced
 
@@ -44,3 +45,44 @@ class PrintJob(Synced, db.Model):
     subject_type: Mapped[str] = mapped_column(String(20), default="")
     subject_id: Mapped[str] = mapped_column(String(36), default="", index=True)
     patient_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("patients.id"), index=True)
+
+
+class PrinterConfig(UUIDMixin, TimestampMixin, db.Model):
+    """A configured thermal printer: where it hangs, how it speaks, what it prints.
+
+    Station-local configuration (not synced). The spooler runs one worker per
+    port; several configurations may name the same port (e.g. one printer that
+    serves two rooms under two names) and then share that worker.
+    """
+
+    __tablename__ = "printers"
+
+    #: Unique short name used to route jobs ("quay-tiep-don").
+    name: Mapped[str] = mapped_column(String(40), unique=True)
+    #: Port URL: serial:///dev/ttyUSB0, /dev/ttyS0, tcp://192.168.1.50:9100, file:///tmp/out.bin.
+    url: Mapped[str] = mapped_column(String(255))
+    baudrate: Mapped[int] = mapped_column(Integer, default=9600)
+    #: "none", "rtscts" or "xonxoff".
+    flow_control: Mapped[str] = mapped_column(String(8), default="none")
+    #: A built-in profile name, or a JSON object for printers.profile_from_config.
+    profile: Mapped[str] = mapped_column(Text, default="epson-tm-t20ii")
+    #: Comma-separated room codes served; "*" = jobs of any room (and jobs without a room).
+    rooms: Mapped[str] = mapped_column(String(255), default="")
+    #: Comma-separated documents served; "" = every thermal document.
+    documents: Mapped[str] = mapped_column(String(255), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    def room_codes(self) -> set[str]:
+        """Return the room codes this printer serves."""
+        return {code.strip() for code in self.rooms.split(",") if code.strip()}
+
+    def document_names(self) -> set[str]:
+        """Return the documents this printer serves (empty = all)."""
+        return {name.strip() for name in self.documents.split(",") if name.strip()}
+
+    def serves(self, room_code: str, document: str) -> bool:
+        """Return True when a job for *room_code* and *document* may go to this printer."""
+        rooms = self.room_codes()
+        room_ok = "*" in rooms or (bool(room_code) and room_code in rooms)
+        documents = self.document_names()
+        return room_ok and (not documents or document in documents)
