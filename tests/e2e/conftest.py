@@ -54,7 +54,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         raise RuntimeError("station server did not start: " + process.stdout.read().decode(errors="replace"))
     yield {"base": base, "env": env, "instance": instance, "password": DEMO_PASSWORD}
     process.terminate()
-    process.wait(timeout=10)
+    process.communicate(timeout=10)
+    process.stdout.close()  # type: ignore[union-attr]
 
 
 @pytest.fixture(scope="session")
