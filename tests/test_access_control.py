@@ -20,8 +20,9 @@ def _routes(app):  # type: ignore[no-untyped-def]
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":
             continue
+        # Arguments filled by the rule's defaults (e.g. /drugs/new with drug_id=None) have no converter.
         values = {arg: DUMMY.get(type(rule._converters[arg]).__name__.replace("Converter", "").lower(),
-                                 DUMMY["default"]) for arg in rule.arguments}
+                                 DUMMY["default"]) for arg in rule.arguments if arg in rule._converters}
         path = rule.build(values, append_unknown=False)[1]
         method = "GET" if "GET" in rule.methods else sorted(rule.methods - {"HEAD", "OPTIONS"})[0]
         yield rule.endpoint, path, method
