@@ -14,12 +14,13 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text, Uuid
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text, Uuid, delete, event, insert, inspect
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from station.db import TimestampMixin, UUIDMixin
 from station.extensions import db
 from station.sync.capture import Synced
+from station.text import fold
 
 
 class Household(Synced, db.Model):
@@ -98,6 +99,10 @@ class Patient(Synced, db.Model):
     deceased_on: Mapped[date | None] = mapped_column(Date)
     #: Free notes on the record ("other problems" of the template).
     notes: Mapped[str] = mapped_column(Text, default="")
+    #: History sections the staff confirmed as "none" (comma-separated keys of
+    #: station.patients.completeness.DECLARABLE, e.g. "allergies,surgeries"),
+    #: so that "no known allergy" counts as filled while an unasked one does not.
+    none_declared: Mapped[str] = mapped_column(String(120), default="", server_default="")
 
     household: Mapped[Household | None] = relationship(back_populates="members")
     identifiers: Mapped[list["PatientIdentifier"]] = relationship(
@@ -124,6 +129,46 @@ class Patient(Synced, db.Model):
 
     def __repr__(self) -> str:
         return f"<Patient {self.code}>"
+
+
+class PatientNameToken(db.Model):
+    """One folded word of a patient's name: the name-search index (see station.patients.search).
+
+    Rows are rewritten by a flush listener whenever ``Patient.full_name`` changes,
+    so every code path that names a patient keeps the index right. A prefix of a
+    word is found with a range scan on ``(token, patient_id)`` on SQLite and
+    PostgreSQL alike; no ``LIKE '%x%'`` scan is ever needed.
+    """
+
+    __tablename__ = "patient_name_tokens"
+    __table_args__ = (Index("ix_patient_name_tokens_token_patient", "token", "patient_id"),)
+
+    patient_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("patients.id", ondelete="CASCADE"), primary_key=True)
+    #: Position of the word in the name, 0 = family name.
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    #: The folded word ("nguyen"), ASCII lower case.
+    token: Mapped[str] = mapped_column(String(40))
+    #: Number of words in the name (the last one is the given name).
+    words: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class PatientImportRun(UUIDMixin, TimestampMixin, db.Model):
+    """Progress of one import file, committed with each chunk so a re-run resumes."""
+
+    __tablename__ = "patient_import_runs"
+
+    #: SHA-256 of the file's bytes: the same file resumes, a changed file starts again.
+    file_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    file_name: Mapped[str] = mapped_column(String(255), default="")
+    #: Data rows committed so far (rows before this position are skipped on resume).
+    rows_done: Mapped[int] = mapped_column(Integer, default=0)
+    created_count: Mapped[int] = mapped_column(Integer, default=0)
+    updated_count: Mapped[int] = mapped_column(Integer, default=0)
+    rejected_count: Mapped[int] = mapped_column(Integer, default=0)
+    #: "running" (a chunk committed, more to come) or "done".
+    status: Mapped[str] = mapped_column(String(10), default="running")
+    finished_at: Mapped[datetime | None]
 
 
 class PatientIdentifier(UUIDMixin, TimestampMixin, db.Model):
@@ -349,3 +394,50 @@ class PatientMerge(UUIDMixin, TimestampMixin, db.Model):
     reason: Mapped[str] = mapped_column(Text, default="")
     #: JSON summary of what moved (counts per kind) for the review page.
     moved: Mapped[str] = mapped_column(Text, default="{}")
+
+
+# --- Name index maintenance -------------------------------------------------
+
+def name_tokens(full_name: str) -> list[str]:
+    """Return the folded words of *full_name* as stored in the name index."""
+    words = []
+    for word in fold(full_name).split(" "):
+        token = "".join(ch for ch in word if ch.isalnum())[:40]
+        if token:
+            words.append(token)
+    return words
+
+
+def token_rows(patient_id: uuid.UUID, full_name: str) -> list[dict[str, object]]:
+    """Rows of ``patient_name_tokens`` for one patient (used by the bulk paths too)."""
+    tokens = name_tokens(full_name)
+    return [{"patient_id": patient_id, "position": i, "token": t, "words": len(tokens)}
+            for i, t in enumerate(tokens)]
+
+
+@event.listens_for(Session, "before_flush")
+def _fold_names(session: Session, flush_context: object, instances: object) -> None:
+    """Keep ``name_folded`` in step with ``full_name`` and note whose index to rewrite."""
+    pending = session.info.setdefault("patient_names_to_index", set())
+    for obj in list(session.new) + list(session.dirty):
+        if not isinstance(obj, Patient) or obj.full_name is None:
+            continue
+        if obj in session.new or inspect(obj).attrs.full_name.history.has_changes():
+            obj.name_folded = fold(obj.full_name)
+            if obj.id is None:
+                obj.id = uuid.uuid4()
+            pending.add((obj.id, obj.full_name))
+
+
+@event.listens_for(Session, "after_flush")
+def _write_name_tokens(session: Session, flush_context: object) -> None:
+    pending = session.info.pop("patient_names_to_index", None)
+    if not pending:
+        return
+    table = PatientNameToken.__table__
+    conn = session.connection()
+    ids = [patient_id for patient_id, _ in pending]
+    conn.execute(delete(table).where(table.c.patient_id.in_(ids)))
+    rows = [row for patient_id, name in pending for row in token_rows(patient_id, name)]
+    if rows:
+        conn.execute(insert(table), rows)
