@@ -176,7 +176,9 @@ def read_rows(path: Path, encoding: str) -> tuple[list[str], Iterator[tuple[int,
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         from openpyxl import load_workbook
 
-        book = load_workbook(path, read_only=True, data_only=True)
+        # openpyxl's read-only reader can leave the zip file open; own the handle and close it ourselves.
+        handle = open(path, "rb")  # noqa: SIM115 - closed by close_xlsx
+        book = load_workbook(handle, read_only=True, data_only=True)
         sheet = book.worksheets[0]
         rows = sheet.iter_rows(values_only=True)
         header = [str(c or "") for c in next(rows, ())]
@@ -186,7 +188,10 @@ def read_rows(path: Path, encoding: str) -> tuple[list[str], Iterator[tuple[int,
             for row in rows:
                 state["n"] += 1
                 yield state["n"], list(row)
-        return header, xlsx_iter(), lambda: state["n"], max(sheet.max_row or 1, 1), book.close
+        def close_xlsx() -> None:
+            book.close()
+            handle.close()
+        return header, xlsx_iter(), lambda: state["n"], max(sheet.max_row or 1, 1), close_xlsx
     raw = open(path, "rb")  # noqa: SIM115 - closed by the iterator
     counting = _Counting(raw)
     text = io.TextIOWrapper(io.BufferedReader(counting, 1 << 16), encoding=encoding, newline="")
