@@ -105,8 +105,11 @@ def _init_extensions(app: Flask) -> None:
     with app.app_context():
         configure_engine(db.engine)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), compare_type=True, render_as_batch=True)
+    app.before_request(_start_in_read_mode)
     csrf.init_app(app)
     security.init_app(app)
+    app.before_request(_switch_to_write_mode)
+    app.teardown_request(_reset_mode)
     filters.init_app(app)
     nav.init_app(app)
     _import_models()
@@ -132,6 +135,45 @@ def area_modules(name: str) -> list[Any]:
         if spec is not None:
             found.append(importlib.import_module(f"station.{info.name}.{name}"))
     return found
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _start_in_read_mode() -> None:
+    """Requests begin reading: the login and access checks never take the writer lock."""
+    from flask import g
+
+    from station.db import set_write_intent
+
+    g.station_write_token = set_write_intent(False)
+
+
+def _switch_to_write_mode() -> None:
+    """After the access checks, the view works in write transactions (SQLite: BEGIN IMMEDIATE).
+
+    Only GET views declared with :func:`station.web.readonly.read_only` (searches,
+    the record page, polling displays) keep reading beside the writer.
+    """
+    from flask import current_app, request
+
+    from station.db import set_write_intent
+    from station.extensions import db
+
+    view = current_app.view_functions.get(request.endpoint or "")
+    if request.method not in SAFE_METHODS or not getattr(view, "_read_only", False):
+        db.session.rollback()  # end the read transaction of the checks; nothing was written in it
+        set_write_intent(True)
+
+
+def _reset_mode(error: BaseException | None = None) -> None:
+    from flask import g
+
+    from station.db import reset_write_intent
+
+    token = g.pop("station_write_token", None)
+    if token is not None:
+        reset_write_intent(token)
 
 
 def _import_models() -> None:

@@ -8,11 +8,14 @@ SQLAlchemy and runs unchanged on PostgreSQL.
 
 from __future__ import annotations
 
+import threading
 import uuid
+from contextvars import ContextVar, Token
 from datetime import datetime
 
 from sqlalchemy import DateTime, Engine, Enum, MetaData, String, TypeDecorator, Uuid, event, text
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, registry
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, registry, scoped_session
 
 from station.clock import UTC, now_utc
 
@@ -84,9 +87,13 @@ def configure_engine(engine: Engine) -> None:
 
     WAL lets LAN readers work while one writer commits; ``synchronous=FULL``
     syncs the WAL on every commit so health records and receipts survive a
-    power cut; ``BEGIN IMMEDIATE`` takes the write lock at the start of each
-    transaction, so a read that turns into a write waits (busy_timeout) rather
-    than failing with SQLITE_BUSY. PostgreSQL needs none of this.
+    power cut. Transactions begin in one of two modes (see
+    :func:`write_intent`): a *write* transaction takes an in-process writer
+    lock (writers queue in order instead of polling SQLite's busy handler,
+    which sleeps up to 100 ms at a time) and then ``BEGIN IMMEDIATE``, so a
+    read that turns into a write never fails with SQLITE_BUSY; a *read*
+    transaction is a plain deferred ``BEGIN`` and runs beside the writer.
+    PostgreSQL needs none of this.
     """
     if engine.dialect.name != "sqlite":
         return
@@ -103,9 +110,67 @@ def configure_engine(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.close()
 
+    writer = threading.RLock()
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection):  # type: ignore[no-untyped-def]
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if not _write_intent.get():
+            connection.info["station_mode"] = "read"
+            connection.exec_driver_sql("BEGIN")
+            return
+        if not writer.acquire(timeout=WRITER_WAIT_SECONDS):
+            raise OperationalError("BEGIN IMMEDIATE", None, TimeoutError("the database writer is busy"))
+        connection.info["station_mode"] = "write"
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            # A failed BEGIN may already have been rolled back (which releases the lock).
+            if connection.info.pop("station_mode", None) == "write":
+                writer.release()
+            raise
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _on_end(connection):  # type: ignore[no-untyped-def]
+        if connection.info.pop("station_mode", None) == "write":
+            writer.release()
+
+
+#: Seconds a writer waits for the in-process writer lock before giving up.
+WRITER_WAIT_SECONDS = 10
+#: Whether transactions begun in this context will write (SQLite only; see configure_engine).
+_write_intent: ContextVar[bool] = ContextVar("station_write_intent", default=True)
+
+
+def set_write_intent(writes: bool) -> Token[bool]:
+    """Declare whether transactions begun from now on in this context will write; returns a reset token."""
+    return _write_intent.set(writes)
+
+
+def reset_write_intent(token: Token[bool]) -> None:
+    _write_intent.reset(token)
+
+
+class WriteInReadTransaction(RuntimeError):
+    """A view declared read-only tried to change data (a programming error)."""
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_writes_in_read_mode(session: Session, flush_context: object, instances: object) -> None:
+    # Upgrading a deferred SQLite read to a write fails under concurrency (SQLITE_BUSY_SNAPSHOT):
+    # a read-only view must not write through its own session (audit.record handles its own writes).
+    if (session.new or session.dirty or session.deleted) and in_read_transaction(session):
+        raise WriteInReadTransaction("a read-only view tried to write; remove @read_only from it "
+                                     "or move the write to a POST")
+
+
+def in_read_transaction(session: Session) -> bool:
+    """True when *session*'s current SQLite transaction began in read (deferred) mode."""
+    if isinstance(session, scoped_session):
+        session = session()
+    if not session.in_transaction():
+        return not _write_intent.get() and session.get_bind().dialect.name == "sqlite"
+    return session.connection().info.get("station_mode") == "read"
 
 
 def lock_for_append(session: Session, name: str) -> None:

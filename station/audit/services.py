@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from station.audit.models import AuditEvent
 from station.clock import Clock, SystemClock
-from station.db import lock_for_append
+from station.db import in_read_transaction, lock_for_append, reset_write_intent, set_write_intent
 
 GENESIS = "0" * 64
 
@@ -49,7 +49,27 @@ def _digest(prev_hash: str, occurred_at: datetime, actor: Actor, action: str,
 def record(session: Session, actor: Actor, action: str, *, entity_type: str = "",
            entity_id: object = "", detail: dict | None = None,
            clock: Clock | None = None) -> AuditEvent:
-    """Append one event to the chain in the caller's transaction (flush, no commit)."""
+    """Append one event to the chain in the caller's transaction (flush, no commit).
+
+    A page that only reads (a GET on SQLite runs in a read transaction) has
+    its audit event written and committed in a short transaction of its own,
+    before the page is sent: no record is shown without its trace.
+    """
+    if in_read_transaction(session):
+        token = set_write_intent(True)
+        try:
+            with Session(bind=session.get_bind()) as own:
+                event = _append(own, actor, action, entity_type, entity_id, detail, clock)
+                own.commit()
+                own.expunge(event)
+                return event
+        finally:
+            reset_write_intent(token)
+    return _append(session, actor, action, entity_type, entity_id, detail, clock)
+
+
+def _append(session: Session, actor: Actor, action: str, entity_type: str, entity_id: object,
+            detail: dict | None, clock: Clock | None) -> AuditEvent:
     lock_for_append(session, "audit_chain")
     session.flush()
     prev = session.execute(

@@ -9,6 +9,7 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 
 from station.auth.roles import Role
 from station.auth.security import allow, current_actor
+from station.web.readonly import read_only
 from station.catalog import services
 from station.catalog.models import Drug, ServiceItem
 from station.consultation.forms import ActionForm
@@ -172,6 +173,7 @@ def icd10():  # type: ignore[no-untyped-def]
 
 @api.route("/icd10")
 @allow(*LOOKUP)
+@read_only
 def icd10_search():  # type: ignore[no-untyped-def]
     """Search ICD-10 by code or title words (diacritic-insensitive) in the version in force on ``on``."""
     query = request.args.get("q", "")[:100]

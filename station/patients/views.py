@@ -22,6 +22,7 @@ from sqlalchemy import select
 from station.admin import services as admin_services
 from station.auth.roles import Role
 from station.auth.security import allow, current_actor
+from station.web.readonly import read_only
 from station.clock import local_today
 from station.errors import NotFound, StationError, ValidationFailed
 from station.extensions import db
@@ -71,6 +72,7 @@ def _fill_address_choices(form: forms.PatientForm) -> None:
 
 @bp.route("/")
 @allow(*RECORD_ROLES)
+@read_only
 def index():  # type: ignore[no-untyped-def]
     """The search box: a scanned QR or an identifier opens the record directly."""
     q = request.args.get("q", "")
@@ -82,6 +84,7 @@ def index():  # type: ignore[no-untyped-def]
 
 @api.route("/search")
 @allow(*RECORD_ROLES)
+@read_only
 def api_search():  # type: ignore[no-untyped-def]
     """JSON search for the reception screen: {mode, kind, message, hits: [...]}."""
     q = request.args.get("q", "")
@@ -154,6 +157,7 @@ def new():  # type: ignore[no-untyped-def]
 
 @bp.route("/<patient_id>")
 @allow(*RECORD_ROLES)
+@read_only
 def record(patient_id: str):  # type: ignore[no-untyped-def]
     """The record page: identity, alerts, completeness N/46, sections and the timeline (audited)."""
     patient = services.open_record(db.session, patient_id, actor=current_actor())

@@ -20,6 +20,7 @@ from sqlalchemy import delete, func, select
 from station.auth.models import ApiClient
 from station.auth.roles import ClientKind, Role
 from station.auth.security import allow, current_actor, current_client, public
+from station.web.readonly import read_only
 from station.auth.services import authenticate_client
 from station.clock import SystemClock, local_today
 from station.errors import NotFound, ValidationFailed
@@ -379,6 +380,7 @@ def board() -> str:
 
 @api_bp.get("/display/board")
 @allow(*CALLERS, clients=[ClientKind.DISPLAY])
+@read_only
 def api_board() -> Any:
     client = current_client()
     rooms = _client_rooms(client) or [r.code for r in queue.active_rooms(db.session)]
