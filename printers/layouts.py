@@ -55,6 +55,13 @@ def format_quantity(quantity: int | Decimal) -> str:
     return format(value.normalize(), "f").replace(".", ",")
 
 
+def format_prescribed_quantity(quantity: int | Decimal) -> str:
+    """Format a prescribed quantity: under 10 with a leading zero ("05"), as TT 26/2025 requires."""
+    text = format_quantity(quantity)
+    value = Decimal(quantity)
+    return f"0{text}" if 0 <= value < 10 else text
+
+
 def format_date(value: date) -> str:
     """Format a date as dd/mm/yyyy (datetimes are first moved to local time)."""
     if isinstance(value, datetime):
@@ -260,7 +267,7 @@ def layout_prescription(data: PrescriptionSlipData, profile: PrinterProfile) -> 
     for index, line in enumerate(data.lines, start=1):
         name = f"{line.drug_name} {line.strength}" if line.strength else line.drug_name
         doc.text(f"{index}. {name}", bold=True, indent=3)
-        doc.text(f"   Số lượng: {format_quantity(line.quantity)} {line.unit}", indent=3)
+        doc.text(f"   Số lượng: {format_prescribed_quantity(line.quantity)} {line.unit}", indent=3)
         doc.text(f"   {line.dose}", indent=3)
         doc.text(f"   Dùng trong {line.days} ngày", indent=3)
     doc.rule()

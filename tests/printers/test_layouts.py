@@ -136,3 +136,14 @@ def test_formatting_helpers() -> None:
         format_money(Decimal("10.5"))
     assert format_date(datetime(2025, 3, 7, 23, 0)) == "07/03/2025"
     assert format_datetime(datetime(2025, 3, 7, 17, 30, tzinfo=timezone.utc)) == "08/03/2025 00:30"
+
+
+def test_prescribed_quantities_under_ten_have_a_leading_zero():
+    from decimal import Decimal
+
+    from printers.layouts import format_prescribed_quantity
+
+    assert format_prescribed_quantity(5) == "05"
+    assert format_prescribed_quantity(Decimal("2.5")) == "02,5"
+    assert format_prescribed_quantity(10) == "10"
+    assert format_prescribed_quantity(30) == "30"
