@@ -24,8 +24,8 @@ from station.extensions import db
 
 CLI_ACTOR = Actor(id="cli", label="cli", address="cli")
 
-billing_group = AppGroup("billing", help="Bảng giá dịch vụ, thuốc và vật tư.")
-payments_group = AppGroup("payments", help="Thanh toán: kiểm tra mã VietQR.")
+billing_group = AppGroup("billing", help="Price lists of services, drugs and supplies (bảng giá).")
+payments_group = AppGroup("payments", help="Payments: check the VietQR payload of the station's bank account.")
 
 
 def _fail(message: str, code: int = 2) -> None:

@@ -24,7 +24,7 @@ from station.extensions import db
 
 CLI_ACTOR = Actor(id="cli", label="cli", address="cli")
 
-xml130_group = AppGroup("xml130", help="Hồ sơ giám định BHYT theo QĐ 130 (XML).")
+xml130_group = AppGroup("xml130", help="BHYT claim files of QĐ 130 (XML): export and submit.")
 
 
 def _fail(message: str, code: int = 2) -> None:
