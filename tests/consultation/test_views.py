@@ -24,7 +24,7 @@ def test_worklist_is_for_doctors_only(client, auth, world):
     assert "Nguyễn Văn An" in page.get_data(as_text=True) and "Dị ứng: Amoxicillin" in page.get_data(as_text=True)
 
 
-def test_icd10_search_endpoint_is_diacritic_insensitive_and_fast(client, auth, world):
+def test_icd10_search_endpoint_is_diacritic_insensitive(client, auth, world):
     auth.login("bs.test")
     body = client.get("/api/icd10?q=j06.9").get_json()
     assert body["results"][0]["code"] == "J06.9" and body["version"]
@@ -32,10 +32,10 @@ def test_icd10_search_endpoint_is_diacritic_insensitive_and_fast(client, auth, w
     assert any(r["code"].startswith("J02") for r in body["results"])
     assert any("Viêm họng" in r["title"] for r in body["results"])
     assert client.get("/api/icd10?q=x&on=31-12-2026").status_code == 400
-    started = time.perf_counter()
-    for query in ("tang huyet ap", "E11", "đái tháo đường", "fever"):
-        assert client.get("/api/icd10?q=" + query).status_code == 200
-    assert (time.perf_counter() - started) / 4 < 0.05
+    # Speed is measured by bench/bench_consultation.py (icd_search_p95_ms), not asserted here.
+    for query, code in (("tang huyet ap", "I1"), ("E11", "E11"), ("đái tháo đường", "E1"), ("fever", "")):
+        results = client.get("/api/icd10?q=" + query).get_json()["results"]
+        assert results and results[0]["code"].startswith(code)
 
 
 def test_a_nurse_may_search_but_an_anonymous_client_may_not(client, auth, world):
