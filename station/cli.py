@@ -212,6 +212,10 @@ def users_set_role(username: str, role: str) -> None:
     click.echo(f"{username} is now {parsed.value}")
 
 
+# "change-role" reads as the issue words it; both names run the same command.
+users_group.add_command(users_set_role, "change-role")
+
+
 clients_group = AppGroup("clients", help="Manage machine clients (kiosk, calling display, city hub).")
 
 

@@ -37,6 +37,8 @@ def test_users_commands(app, runner):
     dup = runner.invoke(args=["users", "add", "bs.hoa", "--name", "Khác", "--role", "nurse"])
     assert dup.exit_code == 1 and "đã có" in dup.output
     assert runner.invoke(args=["users", "set-role", "bs.hoa", "head"]).exit_code == 0
+    assert runner.invoke(args=["users", "change-role", "bs.hoa", "doctor"]).exit_code == 0
+    assert runner.invoke(args=["users", "change-role", "bs.hoa", "head"]).exit_code == 0
     reset = runner.invoke(args=["users", "reset-password", "bs.hoa"])
     assert reset.exit_code == 0 and "One-time password" in reset.output
     listing = runner.invoke(args=["users", "list"]).output
