@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
+import importlib.util  # noqa: F401  (area_modules uses importlib.util.find_spec)
 import logging
 import os
 from collections.abc import Mapping

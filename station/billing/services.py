@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from printers.layouts import ReceiptData, ReceiptItem
+from station.visits.services import find_visit
 from station.admin.models import Facility
 from station.admin.numbering import next_number
 from station.audit import services as audit
@@ -105,16 +106,9 @@ def visit_day(visit: Visit) -> date:
     return to_local(visit.arrived_at).date()
 
 
-def get_visit(session: Session, visit_id: uuid.UUID | str) -> Visit:
-    """Return the visit or raise NotFound."""
-    try:
-        key = visit_id if isinstance(visit_id, uuid.UUID) else uuid.UUID(str(visit_id))
-    except ValueError:
-        raise NotFound("Không tìm thấy lượt khám.") from None
-    visit = session.get(Visit, key)
-    if visit is None:
-        raise NotFound("Không tìm thấy lượt khám.")
-    return visit
+def get_visit(session: Session, visit_id: object) -> Visit:
+    """Return the visit or raise NotFound (the visits area's one lookup)."""
+    return find_visit(session, visit_id)
 
 
 def invoice_for(session: Session, visit: Visit) -> Invoice | None:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import io
 import uuid
-from datetime import date, datetime
+from datetime import date
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from station.web.formutil import day_arg
 from station.audit import services as audit
 from station.auth.roles import Role
 from station.auth.security import allow, current_actor
@@ -33,7 +34,6 @@ from station.billing.forms import (
     SettingsForm,
 )
 from station.billing.models import PAYMENT_METHODS, PRICE_KINDS, BaseSalary
-from station.clock import local_today
 from station.errors import StationError
 from station.extensions import db
 
@@ -43,15 +43,7 @@ CASH_DESK = (Role.CASHIER, Role.ADMIN)
 
 
 def _day_arg() -> date:
-    """Return the ?day=YYYY-MM-DD argument, today by default."""
-    text = request.args.get("day", "").strip()
-    if not text:
-        return local_today()
-    try:
-        return datetime.strptime(text, "%Y-%m-%d").date()
-    except ValueError:
-        abort(400, description="Ngày phải có dạng YYYY-MM-DD.")
-        raise
+    return day_arg()
 
 
 def qr_svg(payload: str) -> str:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, url_for
 
+from station.web.formutil import day_arg
 from station.admin.models import Facility
 from station.audit import services as audit
 from station.auth.roles import Role
@@ -14,7 +15,6 @@ from station.auth.security import allow, current_actor
 from station.billing import services as billing
 from station.billing.forms import ConfirmTransferForm
 from station.claims import export, services
-from station.clock import local_today
 from station.errors import StationError, ValidationFailed
 from station.extensions import db
 
@@ -24,15 +24,7 @@ CLAIM_STAFF = (Role.CASHIER, Role.ADMIN)
 
 
 def _day_arg() -> date:
-    """Return ?day=YYYY-MM-DD, today by default."""
-    text = request.args.get("day", "").strip()
-    if not text:
-        return local_today()
-    try:
-        return datetime.strptime(text, "%Y-%m-%d").date()
-    except ValueError:
-        abort(400, description="Ngày phải có dạng YYYY-MM-DD.")
-        raise
+    return day_arg()
 
 
 @bp.route("/")

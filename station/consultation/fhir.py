@@ -22,7 +22,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, load_only, selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from station.clock import LOCAL_TZ
 from station.consultation.models import (Consultation, ConsultationDiagnosis, ConsultationRevision,

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from station.visits.services import find_visit
 from station.admin.numbering import next_number
 from station.audit import services as audit
 from station.audit.services import Actor
@@ -142,16 +143,9 @@ def rooms_today(session: Session, clock: Clock | None = None) -> list[str]:
                                        .distinct().order_by(Visit.room_code)) if r]
 
 
-def get_visit(session: Session, visit_id: Any) -> Visit:
-    """Return the visit or raise NotFound."""
-    try:
-        key = visit_id if isinstance(visit_id, uuid.UUID) else uuid.UUID(str(visit_id))
-    except ValueError:
-        raise NotFound("Không tìm thấy lượt khám.") from None
-    visit = session.get(Visit, key)
-    if visit is None:
-        raise NotFound("Không tìm thấy lượt khám.")
-    return visit
+def get_visit(session: Session, visit_id: object) -> Visit:
+    """Return the visit or raise NotFound (the visits area's one lookup)."""
+    return find_visit(session, visit_id)
 
 
 def start_consultation(session: Session, visit: Visit, *, user: Any, actor: Actor) -> Visit:

@@ -78,8 +78,8 @@ def open_visit(session: Session, patient: Patient, *, facility_code: str, room_c
     return visit
 
 
-def get_visit(session: Session, visit_id: uuid.UUID | str, *, actor: Actor, action: str = "visit.view") -> Visit:
-    """Load a visit and audit the read of its patient's data."""
+def find_visit(session: Session, visit_id: object) -> Visit:
+    """Return the visit with *visit_id* (UUID or its text) or raise NotFound; the caller audits."""
     try:
         key = visit_id if isinstance(visit_id, uuid.UUID) else uuid.UUID(str(visit_id))
     except ValueError:
@@ -87,6 +87,12 @@ def get_visit(session: Session, visit_id: uuid.UUID | str, *, actor: Actor, acti
     visit = session.get(Visit, key)
     if visit is None:
         raise NotFound("Không tìm thấy lượt khám.")
+    return visit
+
+
+def get_visit(session: Session, visit_id: uuid.UUID | str, *, actor: Actor, action: str = "visit.view") -> Visit:
+    """Load a visit and audit the read of its patient's data."""
+    visit = find_visit(session, visit_id)
     audit.record(session, actor, action, entity_type="visit", entity_id=visit.id,
                  detail={"patient": str(visit.patient_id)})
     return visit

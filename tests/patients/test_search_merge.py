@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 
 import pytest
-from sqlalchemy import Column, ForeignKey, MetaData, String, Table, Uuid, func, insert, select, text
+from sqlalchemy import Column, ForeignKey, String, Table, Uuid, func, insert, select, text
 
 from station.audit.models import AuditEvent
 from station.clock import UTC

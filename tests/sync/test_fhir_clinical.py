@@ -8,7 +8,6 @@ import uuid
 from datetime import date, timedelta
 from decimal import Decimal
 
-import pytest
 from sqlalchemy import select
 
 from station.sync import fhir
