@@ -341,6 +341,16 @@ def _check_main_diagnosis(code: str) -> str:
 # --------------------------------------------------------------------------- XML helpers
 
 
+#: Characters XML 1.0 cannot carry at all (C0 controls but tab/newline/CR, surrogates, U+FFFE/FFFF):
+#: pasted text (e.g. Word's manual line break U+000B) would otherwise make the table unparseable.
+_NOT_XML_CHAR = re.compile("[^\u0009\u000A\u000D\u0020-\uD7FF\uE000-\uFFFD\U00010000-\U0010FFFF]")
+
+
+def xml_text(value: str) -> str:
+    """Return *value* with the characters XML 1.0 forbids replaced by a space (escaping is ElementTree's job)."""
+    return _NOT_XML_CHAR.sub(" ", value)
+
+
 def _record(parent: ET.Element, tag: str, fields: Sequence[str], values: Mapping[str, str]) -> ET.Element:
     """Append *tag* with one child per field, in order; unknown fields stay empty."""
     unknown = set(values) - set(fields)
@@ -348,7 +358,7 @@ def _record(parent: ET.Element, tag: str, fields: Sequence[str], values: Mapping
         raise ClaimError(f"Trường không có trong cấu trúc bảng {tag}: {', '.join(sorted(unknown))}")
     record = ET.SubElement(parent, tag)
     for name in fields:
-        ET.SubElement(record, name).text = values.get(name, "")
+        ET.SubElement(record, name).text = xml_text(values.get(name, ""))
     return record
 
 
@@ -640,7 +650,7 @@ def _flat_table(root_tag: str, fields: Sequence[str], values: Mapping[str, str])
     """Build a one-record table whose fields sit directly under the root."""
     root = ET.Element(root_tag)
     for name in fields:
-        ET.SubElement(root, name).text = values.get(name, "")
+        ET.SubElement(root, name).text = xml_text(values.get(name, ""))
     return to_xml_bytes(root)
 
 

@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import Integer, event, insert
+from sqlalchemy import Integer, event, insert, inspect
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
 from station.clock import now_utc
@@ -37,15 +37,42 @@ class Synced(UUIDMixin, TimestampMixin):
         return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
 
 
+def _parent_of(obj: Any) -> Any:
+    """Return the parent a child row belongs to (or belonged to, when just removed from it)."""
+    parent_attr = getattr(type(obj), "__sync_parent__", None)
+    if not parent_attr:
+        return None
+    parent = getattr(obj, parent_attr, None)
+    if parent is None:
+        # Removed from its parent's collection: the back-reference is already cleared,
+        # but the attribute history still names the parent.
+        deleted = inspect(obj).attrs[parent_attr].history.deleted
+        parent = deleted[0] if deleted else None
+    return parent
+
+
 def _aggregate(obj: Any) -> tuple[str, Any, int] | None:
     """Return (entity, id, version) of the synced aggregate *obj* belongs to, if any."""
-    parent_attr = getattr(type(obj), "__sync_parent__", None)
-    if parent_attr:
-        parent = getattr(obj, parent_attr, None)
+    if getattr(type(obj), "__sync_parent__", None):
+        parent = _parent_of(obj)
         return _aggregate(parent) if parent is not None else None
     if isinstance(obj, Synced):
         return obj.__sync_entity__, obj.id, obj.version or 1
     return None
+
+
+@event.listens_for(Session, "before_flush")
+def _touch_parents(session: Session, flush_context: Any, instances: Any) -> None:
+    # A change of a child row (an identifier, an allergy, a line) is a new version of its
+    # aggregate: touching the parent makes the ORM bump its version, so the log row and the
+    # FHIR meta.versionId name a version that really differs from the last one sent.
+    now = now_utc()
+    for obj in [*session.new, *session.dirty, *session.deleted]:
+        parent = _parent_of(obj)
+        while parent is not None and not isinstance(parent, Synced):
+            parent = _parent_of(parent)
+        if parent is not None and parent not in session.deleted and inspect(parent).persistent:
+            parent.updated_at = now
 
 
 @event.listens_for(Session, "after_flush")

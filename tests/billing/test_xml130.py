@@ -420,3 +420,15 @@ def test_portal_paths_are_dated() -> None:
 def test_parse_portal_response_requires_a_code() -> None:
     with pytest.raises(x.PortalError, match="maKetQua"):
         x.parse_portal_response({"thongDiep": "?"})
+
+
+def test_control_characters_pasted_into_free_text_keep_the_xml_well_formed():
+    from station.claims.xml130 import xml_text
+
+    assert xml_text("Uống thuốc\x0bsau ăn\x01.") == "Uống thuốc sau ăn ."
+    assert xml_text("Dòng 1\nDòng 2\tTab & <b>") == "Dòng 1\nDòng 2\tTab & <b>"
+    import xml.etree.ElementTree as ET
+
+    root = ET.Element("X")
+    ET.SubElement(root, "GHI_CHU").text = xml_text("Lời dặn\x0b\x1f: tái khám")
+    assert ET.fromstring(ET.tostring(root, encoding="utf-8")).find("GHI_CHU").text == "Lời dặn  : tái khám"

@@ -42,7 +42,7 @@ def test_insert_update_child_change_and_delete_are_logged(app):
         db.session.commit()
         log = _log(db.session)
         assert [entry[:2] for entry in log] == [("Patient", "upsert")] * 4
-        assert log[1][2] == 2  # the version after the update
+        assert [entry[2] for entry in log] == [1, 2, 3, 4]  # each child change is a new version
 
         db.session.delete(patient)
         db.session.commit()
@@ -50,6 +50,22 @@ def test_insert_update_child_change_and_delete_are_logged(app):
         rows = db.session.scalars(select(ChangeLog)).all()
         assert all(r.entity_id == str(patient.id) for r in rows)
         assert [r.seq for r in rows] == sorted(r.seq for r in rows)
+
+
+def test_removing_a_child_from_its_parent_logs_the_parent(app):
+    from station.extensions import db
+
+    with app.app_context():
+        patient = _patient()
+        allergy = Allergy(category="drug", substance="amoxicillin")
+        patient.allergies.append(allergy)
+        db.session.add(patient)
+        db.session.commit()
+        before = len(_log(db.session))
+        patient.allergies.remove(allergy)
+        db.session.commit()
+        log = _log(db.session)
+        assert len(log) == before + 1 and log[-1][:2] == ("Patient", "upsert")
 
 
 def test_a_rolled_back_change_leaves_no_log_row(app):
