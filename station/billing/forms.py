@@ -85,7 +85,7 @@ class BaseSalaryForm(FlaskForm):
 class SettingsForm(FlaskForm):
     """The station's billing settings."""
 
-    receipt_series = StringField("Ký hiệu biên lai", validators=[DataRequired("Cần nhập ký hiệu."), Length(max=20)])
+    receipt_series = StringField("Ký hiệu biên lai", validators=[DataRequired("Cần nhập ký hiệu."), Length(max=17)])
     bank_bin = StringField("Mã BIN ngân hàng (VietQR)", validators=[Optional(), Length(max=6)])
     bank_account = StringField("Số tài khoản nhận tiền", validators=[Optional(), Length(max=19)])
     bank_account_name = StringField("Tên chủ tài khoản", validators=[Optional(), Length(max=100)])

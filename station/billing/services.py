@@ -42,7 +42,8 @@ from station.visits.models import Visit
 
 KIND_LABELS = {"service": "Dịch vụ", "drug": "Thuốc", "supply": "Vật tư"}
 MIN_REASON_LENGTH = 5
-SERIES_PATTERN_HELP = "Ký hiệu biên lai gồm 1–20 chữ cái không dấu, chữ số hoặc dấu gạch ngang, ví dụ BL2026."
+SERIES_PATTERN_HELP = ("Ký hiệu biên lai gồm 1–17 chữ cái không dấu, chữ số hoặc dấu gạch ngang, ví dụ BL2026 "
+                       "(số biên lai là nội dung chuyển khoản VietQR, tối đa 25 ký tự).")
 
 
 # --------------------------------------------------------------------------- configuration
@@ -61,7 +62,8 @@ def save_config(session: Session, *, actor: Actor, **values: Any) -> BillingConf
     import re
 
     series = clean(str(values.get("receipt_series", ""))).upper()
-    if not re.fullmatch(r"[A-Z0-9-]{1,20}", series):
+    # The receipt number "<series>-0000001" is the VietQR purpose (tag 62/08), at most 25 characters.
+    if not re.fullmatch(r"[A-Z0-9-]{1,17}", series):
         raise ValidationFailed(SERIES_PATTERN_HELP, field="receipt_series")
     bank_bin = "".join(str(values.get("bank_bin", "")).split())
     bank_account = "".join(str(values.get("bank_account", "")).split())

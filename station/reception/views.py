@@ -10,7 +10,7 @@ patient data beyond the first name shown on the ticket screen.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, session, url_for
@@ -214,9 +214,13 @@ def api_take_scan() -> Any:
     """Take the oldest scan a serial scanner left for this screen (?screen=); 204 when none."""
     client = current_client()
     screen = client.name if client is not None and not current_user.is_authenticated else request.args.get("screen", "")
+    # A scan nobody took in time (the screen was closed) is stale: never check it in later.
+    cutoff = SystemClock().now() - timedelta(seconds=int(current_app.config.get("SCANNER_KEEP_SECONDS", 120)))
+    db.session.execute(delete(PendingScan).where(PendingScan.received_at < cutoff))
     scan = db.session.scalar(select(PendingScan).where(PendingScan.screen == screen[:40])
                              .order_by(PendingScan.received_at).limit(1))
     if scan is None:
+        db.session.commit()
         return "", 204
     payload = scan.payload
     db.session.execute(delete(PendingScan).where(PendingScan.id == scan.id))

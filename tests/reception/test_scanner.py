@@ -68,3 +68,23 @@ def test_background_reader_stores_scans_for_the_assigned_screen(station, pty_pai
             assert rows[-1].payload == "001195001234||TR"
     finally:
         stop()
+
+
+def test_a_stale_scan_is_never_handed_to_a_screen(station, client, receptionist):
+    from datetime import timedelta
+
+    from station.clock import SystemClock
+    from station.extensions import db
+    from station.reception.models import PendingScan
+
+    with station.app_context():
+        fields = {c.name for c in PendingScan.__table__.columns}
+        row = PendingScan(screen="reception-1", payload="001050123456|x",
+                          received_at=SystemClock().now() - timedelta(days=1))
+        assert {"screen", "payload", "received_at"} <= fields
+        db.session.add(row)
+        db.session.commit()
+    response = client.get("/api/reception/scans", query_string={"screen": "reception-1"})
+    assert response.status_code == 204
+    with station.app_context():
+        assert db.session.query(PendingScan).count() == 0
