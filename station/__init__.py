@@ -109,6 +109,7 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     security.init_app(app)
     app.before_request(_switch_to_write_mode)
+    app.after_request(_keep_audit_of_reads)
     app.teardown_request(_reset_mode)
     filters.init_app(app)
     nav.init_app(app)
@@ -164,6 +165,21 @@ def _switch_to_write_mode() -> None:
     if request.method not in SAFE_METHODS or not getattr(view, "_read_only", False):
         db.session.rollback()  # end the read transaction of the checks; nothing was written in it
         set_write_intent(True)
+
+
+def _keep_audit_of_reads(response: Any) -> Any:
+    """Commit what a page that only shows data wrote: its audit events ("patient.view" ...).
+
+    A GET that reached here without an error has nothing else to write, so the
+    commit keeps the trace of the read instead of letting teardown roll it back.
+    """
+    from flask import request
+
+    from station.extensions import db
+
+    if request.method in SAFE_METHODS and response.status_code < 500:
+        db.session.commit()
+    return response
 
 
 def _reset_mode(error: BaseException | None = None) -> None:

@@ -41,6 +41,10 @@ STATS_ROLES = (Role.ADMIN, Role.DOCTOR, Role.NURSE, Role.HEAD)
 
 
 def _actor_patient(patient_id: str) -> Patient:
+    """Load the patient of an edit page; showing the page (GET) is a read of the record, so it is audited."""
+    if request.method == "GET":
+        purpose = (request.endpoint or "patients.edit").rsplit(".", 1)[-1]
+        return services.open_record(db.session, patient_id, actor=current_actor(), purpose=purpose)
     return services.get_patient(db.session, patient_id)
 
 
@@ -395,6 +399,8 @@ def merge_into(patient_id: str):  # type: ignore[no-untyped-def]
             _apply_error(form, error)
     if request.method == "GET" and code:
         form.other_code.data = code
+        if other is not None:  # the preview shows the other record's identity: a read of it
+            services.open_record(db.session, other.id, actor=current_actor(), purpose="merge_preview")
     status = 422 if request.method == "POST" else 200
     return render_template("patients/merge.html", form=form, p=survivor, other=other, s=services,
                            commune_name=search_mod.commune_name), status

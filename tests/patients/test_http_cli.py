@@ -227,3 +227,27 @@ def test_import_resumes_after_a_crash_without_duplicates(app, tmp_path: Path, mo
         report = importer.import_file(db.session, path, actor=ACTOR, chunk=10)
         assert report.skipped_resumed == 20 and report.created == 5
         assert db.session.scalar(select(func.count()).select_from(Patient)) == 25
+
+
+def test_opening_edit_and_history_pages_is_audited(app, client, make_user, auth):
+    from sqlalchemy import func, select
+
+    from station.audit.models import AuditEvent
+    from station.audit.services import Actor
+    from station.auth.roles import Role
+    from station.extensions import db
+    from station.patients import services
+
+    make_user(Role.NURSE, "dd.test")
+    with app.app_context():
+        patient = services.register_patient(db.session, {
+            "full_name": "Lê Thị Mai", "birth_date": "12/03/1980", "sex": "female"}, actor=Actor.system("test"))
+        db.session.commit()
+        pid = str(patient.id)
+    auth.login("dd.test")
+    for path in (f"/patients/{pid}/edit", f"/patients/{pid}/section/allergies", f"/patients/{pid}/history/risk"):
+        assert client.get(path).status_code == 200, path
+    with app.app_context():
+        views = db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "patient.view", AuditEvent.entity_id == pid))
+    assert views == 3
