@@ -178,13 +178,18 @@ def in_read_transaction(session: Session) -> bool:
 
 
 def lock_for_append(session: Session, name: str) -> None:
-    """Serialise appends to a chained log (audit chain, sequence numbers).
+    """Serialise appends to a chained log (audit chain, counters, change log) until commit.
 
     On SQLite the transaction already holds the write lock (BEGIN IMMEDIATE).
-    On PostgreSQL a transaction-scoped advisory lock keyed by *name* makes
-    concurrent appenders take turns.
+    On PostgreSQL every appender takes the same transaction-scoped advisory
+    lock, whatever *name* it appends to: with one lock there is no order in
+    which two transactions could take two of them and deadlock (a transaction
+    may take it again; PostgreSQL counts it). *name* documents the caller.
     """
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
-        key = int.from_bytes(name.encode("utf-8")[:8].ljust(8, b"\0"), "big") & 0x7FFFFFFFFFFFFFFF
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": APPEND_LOCK_KEY})
+
+
+#: The PostgreSQL advisory-lock key of all appends ("station-append" as a 63-bit number).
+APPEND_LOCK_KEY = int.from_bytes(b"stationA", "big") & 0x7FFFFFFFFFFFFFFF
