@@ -108,7 +108,7 @@ class Patient(Synced, db.Model):
     identifiers: Mapped[list["PatientIdentifier"]] = relationship(
         back_populates="patient", cascade="all, delete-orphan", order_by="PatientIdentifier.created_at")
     bhyt_cards: Mapped[list["BhytCard"]] = relationship(
-        back_populates="patient", cascade="all, delete-orphan", order_by="BhytCard.valid_to.desc()")
+        back_populates="patient", cascade="all, delete-orphan", order_by="BhytCard.valid_to.desc().nulls_last()")
     allergies: Mapped[list["Allergy"]] = relationship(back_populates="patient", cascade="all, delete-orphan")
     conditions: Mapped[list["ChronicCondition"]] = relationship(back_populates="patient", cascade="all, delete-orphan")
     surgeries: Mapped[list["Surgery"]] = relationship(back_populates="patient", cascade="all, delete-orphan")

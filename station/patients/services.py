@@ -517,19 +517,24 @@ def add_identifier(session: Session, patient: Patient, kind: str, value: str, *,
                                         else None, sex=patient.sex if patient.sex != "undetermined" else None)
         if patient.birth_precision != "day":
             warnings = [w for w in warnings if "thứ 4" not in w or str(patient.birth_year) in w]
+    def retire_active(keep: PatientIdentifier | None = None) -> None:
+        # One active identifier per kind: the one in use before is kept in the history.
+        for other in patient.identifiers:
+            if other.kind == kind and other.status == "active" and other is not keep:
+                other.status = "cancelled" if kind == "cccd" else "replaced"
+                other.valid_to = today
+
     for ident in patient.identifiers:
         if ident.kind == kind and ident.value == value:
             if ident.status != "active":
+                retire_active(keep=ident)
                 ident.status = "active"
                 ident.valid_to = None
                 session.flush()
                 audit.record(session, actor, "patient.identifier.restore", entity_type="patient",
                              entity_id=patient.id, detail={"kind": kind}, clock=clock)
             return ident
-    for ident in patient.identifiers:
-        if ident.kind == kind and ident.status == "active":
-            ident.status = "cancelled" if kind == "cccd" else "replaced"
-            ident.valid_to = today
+    retire_active()
     ident = PatientIdentifier(kind=kind, value=value, status="active", issued_on=issued_on, source=source)
     patient.identifiers.append(ident)
     session.flush()

@@ -33,6 +33,7 @@ from station.audit import services as audit
 from station.audit.services import Actor
 from station.clock import Clock, SystemClock, to_local
 from station.patients.models import BhytCard, Patient
+from station.patients.services import current_card
 from station.reception.models import EligibilityCheck
 from station.visits.models import Visit
 
@@ -166,7 +167,7 @@ def query_for(patient: Patient, visit: Visit, *, staff_name: str = "", staff_id_
     if visit.bhyt_card is not None:
         code = visit.bhyt_card.card_code
     elif patient.bhyt_cards:
-        code = patient.bhyt_cards[0].card_code
+        code = current_card(patient, to_local(visit.arrived_at).date()).card_code  # type: ignore[union-attr]
     else:
         code = patient.active_identifier("cccd") or ""
     if not code:

@@ -20,7 +20,6 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from station.admin.models import Facility
-from station.admin.numbering import next_number
 from station.admin.services import get_facility
 from station.audit import services as audit
 from station.audit.services import Actor
@@ -29,6 +28,7 @@ from station.db import lock_for_append
 from station.errors import NotFound, ValidationFailed
 from station.patients.bhyt import BhytCodeError, parse_bhyt_code, validate_bhxh_number
 from station.patients.cccd import CccdQr, CccdQrError, parse_cccd_qr, title_case, validate_cccd_number
+from station.patients import services as patient_services
 from station.patients.models import BhytCard, Patient, PatientIdentifier
 from station.printing.models import PrintJob
 from station.printing.services import enqueue
@@ -170,28 +170,6 @@ def accept_changes(session: Session, patient: Patient, qr: CccdQr, fields: list[
     return applied
 
 
-def _register_patient_from_qr(session: Session, qr: CccdQr, *, facility: Facility | None, actor: Actor,
-                              phone: str = "") -> Patient:
-    """Create a patient and its CCCD identifier from the card (minimal; the patients area owns the full form)."""
-    code = f"{facility.facility_code if facility else 'TYT00'}-{next_number(session, 'patient'):07d}"
-    name = title_case(qr.full_name)
-    patient = Patient(code=code, full_name=name, name_folded=fold(name), birth_date=qr.birth_date,
-                      birth_precision="day", birth_year=qr.birth_date.year, sex=qr.sex,
-                      card_address=clean(qr.address)[:300], phone=clean(phone)[:20],
-                      managing_facility=facility.facility_code if facility else "", status="active")
-    session.add(patient)
-    session.flush()
-    session.add(PatientIdentifier(patient_id=patient.id, kind="cccd", value=qr.number, status="active",
-                                  issued_on=qr.issue_date, source="qr"))
-    if qr.old_id:
-        session.add(PatientIdentifier(patient_id=patient.id, kind="cmnd", value=qr.old_id[:20], status="replaced",
-                                      source="qr"))
-    session.flush()
-    audit.record(session, actor, "patient.create", entity_type="patient", entity_id=patient.id,
-                 detail={"source": "cccd_qr"})
-    return patient
-
-
 def register_from_qr(session: Session, text: str, *, actor: Actor, clock: Clock | None = None,
                      phone: str = "") -> Patient:
     """Create the patient of a scanned card after the user confirmed it; Conflict-free if it exists already."""
@@ -200,16 +178,9 @@ def register_from_qr(session: Session, text: str, *, actor: Actor, clock: Clock 
     existing = find_by_cccd(session, qr.number)
     if existing is not None:
         return survivor(session, existing)[0]
-    try:
-        from station.patients import services as patient_services  # the patients area, when present
-    except ImportError:
-        patient_services = None  # type: ignore[assignment]
-    register = getattr(patient_services, "register_patient_from_qr", None)
-    if register is not None:
-        extra = {"phone": clean(phone)} if phone.strip() else None
-        registration = register(session, qr, actor=actor, clock=clock, extra=extra)
-        return survivor(session, registration.patient)[0]
-    return _register_patient_from_qr(session, qr, facility=get_facility(session), actor=actor, phone=phone)
+    extra = {"phone": clean(phone)} if phone.strip() else None
+    registration = patient_services.register_patient_from_qr(session, qr, actor=actor, clock=clock, extra=extra)
+    return survivor(session, registration.patient)[0]
 
 
 def double_scan_window(config: dict[str, Any] | None) -> timedelta:
@@ -238,7 +209,7 @@ def checkin(session: Session, patient: Patient, *, room_code: str, actor: Actor,
                              merged_from=merged_from,
                              warnings=["Người bệnh đã được tiếp đón cách đây ít phút: dùng lại lượt khám và số đã cấp."])
     facility = facility or get_facility(session)
-    card = patient.bhyt_cards[0] if patient.bhyt_cards else None
+    card = patient_services.current_card(patient, local_today(clock))
     can_lookup = use_insurance and (card is not None or patient.active_identifier("cccd"))
     visit = visits.open_visit(session, patient, facility_code=facility.facility_code if facility else "",
                               room_code=room.code, actor=actor, reason=reason, channel=channel,

@@ -91,6 +91,15 @@ def test_reissued_cccd_cancels_the_old_number_and_keeps_it(session):
         services.add_identifier(session, p, "cmnd", "12345", actor=ACTOR)
 
 
+def test_restoring_an_old_number_retires_the_current_one(session):
+    p = make_patient(session, cccd="001056012345")
+    services.add_identifier(session, p, "cccd", "001056099999", actor=ACTOR, clock=CLOCK)
+    services.add_identifier(session, p, "cccd", "001056012345", actor=ACTOR, clock=CLOCK)
+    rows = {i.value: i.status for i in p.identifiers if i.kind == "cccd"}
+    assert rows == {"001056012345": "active", "001056099999": "cancelled"}
+    assert p.active_identifier("cccd") == "001056012345"
+
+
 def test_cccd_century_sex_digit_mismatch_is_a_warning(session):
     p = make_patient(session, sex="female", birth="01/01/1990")
     ident = services.add_identifier(session, p, "cccd", "001090123456", actor=ACTOR)

@@ -170,3 +170,23 @@ def test_manual_search(station):
             services.search_patients(db.session, actor=ACTOR, bhyt="GD40")
         with pytest.raises(ValidationFailed):
             services.search_patients(db.session, actor=ACTOR)
+
+
+def test_check_in_uses_the_card_valid_today_not_an_expired_one(station):
+    from datetime import date
+
+    from station.extensions import db
+    from station.patients.models import BhytCard
+    from station.reception import services
+    from tests.reception.conftest import ACTOR, QR_AN
+
+    with station.app_context():
+        patient = services.register_from_qr(db.session, QR_AN, actor=ACTOR)
+        db.session.add_all([
+            BhytCard(patient=patient, card_code="HT3010120878811", valid_from=date(2024, 1, 1), valid_to=date(2024, 12, 31)),
+            BhytCard(patient=patient, card_code="HT3010120878811", valid_from=None, valid_to=None),
+        ])
+        db.session.flush()
+        db.session.expire(patient, ["bhyt_cards"])
+        result = services.checkin(db.session, patient, room_code="PK1", actor=ACTOR)
+        assert result.visit.bhyt_card is not None and result.visit.bhyt_card.valid_to is None
