@@ -178,6 +178,9 @@ def prepare(session: Session, visit: Visit, *, settings: x.ClaimSettings | None 
     facility = session.scalar(select(Facility).limit(1))
     if facility is None:
         reasons.append("Chưa khai báo thông tin trạm (mã cơ sở KCB)")
+    if invoice.status != "open" and _billed_items(invoice) != _current_items(session, visit):
+        reasons.append("Chi phí của lượt khám đã thay đổi sau khi thu tiền (dịch vụ hoặc thuốc thêm, bớt, "
+                       "đơn thay thế): hủy biên lai, tính lại hóa đơn và thu lại")
     claim = build_claim_visit(session, visit, invoice, facility, clinical=clinical)
     for reason in x.exportability(claim, settings):
         if reason not in reasons and not (reason.startswith("Người bệnh chưa thanh toán") and invoice.status != "paid"):
@@ -188,6 +191,16 @@ def prepare(session: Session, visit: Visit, *, settings: x.ClaimSettings | None 
                 invoice.t_tongchi_bv, invoice.t_bhtt, invoice.patient_due):
             reasons.append("Tổng tiền tính lại khác hóa đơn đã thu; hủy biên lai và tính lại hóa đơn")
     return PreparedClaim(visit, claim, reasons)
+
+
+def _billed_items(invoice: Any) -> set[tuple[str, Decimal]]:
+    """What the paid invoice charged: (line key, quantity) per line."""
+    return {(line.line_key, Decimal(line.quantity).normalize()) for line in invoice.lines}
+
+
+def _current_items(session: Session, visit: Visit) -> set[tuple[str, Decimal]]:
+    """What the visit's services and prescriptions say now, in the invoice's terms."""
+    return {(item.ref[:80], Decimal(item.quantity).normalize()) for item in sources.visit_items(session, visit)}
 
 
 def claim_settings(session: Session) -> x.ClaimSettings:

@@ -150,3 +150,22 @@ def test_download_page_by_role(app, client, make_user):
     assert f'{key}.xml' in response.headers["Content-Disposition"]
     page = client.get("/claims/?day=2026-03-10")
     assert page.status_code == 200 and key in page.get_data(as_text=True)
+
+
+def test_a_service_ordered_after_payment_blocks_the_export_until_rebilled(app):
+    from datetime import timedelta
+
+    from station.consultation.models import ServiceOrder
+
+    with app.app_context():
+        visit = full_visit(db.session)
+        _pay(visit)
+        assert export.prepare(db.session, visit).reasons == []
+        first = db.session.scalar(select(ServiceOrder).where(ServiceOrder.visit_id == visit.id))
+        db.session.add(ServiceOrder(visit_id=visit.id, patient_id=visit.patient_id, service_id=first.service_id,
+                                    service_code=first.service_code, service_name=first.service_name,
+                                    bhyt_code=first.bhyt_code, unit="Lần", quantity=1, status="done",
+                                    ordered_at=first.ordered_at + timedelta(minutes=40)))
+        db.session.commit()
+        reasons = export.prepare(db.session, visit).reasons
+        assert any("đã thay đổi sau khi thu tiền" in r for r in reasons)
