@@ -193,7 +193,7 @@ def prepare(session: Session, visit: Visit, *, settings: x.ClaimSettings | None 
     return PreparedClaim(visit, claim, reasons)
 
 
-def _billed_items(invoice: Any) -> set[tuple[str, Decimal]]:
+def _billed_items(invoice: Invoice) -> set[tuple[str, Decimal]]:
     """What the paid invoice charged: (line key, quantity) per line."""
     return {(line.line_key, Decimal(line.quantity).normalize()) for line in invoice.lines}
 
