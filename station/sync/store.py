@@ -38,6 +38,7 @@ from typing import Any
 from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
+from station.admin.models import Counter
 from station.clock import now_utc
 from station.db import lock_for_append
 from station.sync import fhir
@@ -251,7 +252,10 @@ def oldest_retained_seq(session: Session, retain_from: int = 0) -> int:
     """Return the oldest seq the pull feed can still serve (compaction or SYNC_RETAIN_FROM)."""
     low, high = session.execute(select(func.min(ChangeLog.seq), func.max(ChangeLog.seq))).one()
     oldest = int(low) if low is not None else int(high or 0) + 1
-    return max(oldest, int(retain_from or 0), 1)
+    # Set-aside rows outlive compaction, so the smallest seq left says nothing about what was
+    # deleted after it: compaction records the highest seq it removed.
+    compacted = session.scalar(select(Counter.value).where(Counter.name == COMPACTED_THROUGH)) or 0
+    return max(oldest, int(compacted) + 1, int(retain_from or 0), 1)
 
 
 def root_models() -> dict[str, type]:
@@ -338,8 +342,18 @@ def compact(session: Session, *, older_than: datetime) -> int:
     """
     acked = get_state(session).acked_seq
     newest = session.scalar(select(func.max(ChangeLog.seq))) or 0
-    result = session.execute(
-        delete(ChangeLog).where(ChangeLog.seq <= acked, ChangeLog.seq < newest,
-                                ChangeLog.changed_at < older_than, _not_set_aside())
-        .execution_options(synchronize_session=False))
+    doomed = (ChangeLog.seq <= acked, ChangeLog.seq < newest, ChangeLog.changed_at < older_than, _not_set_aside())
+    highest = session.scalar(select(func.max(ChangeLog.seq)).where(*doomed))
+    if highest is None:
+        return 0
+    mark = session.get(Counter, COMPACTED_THROUGH)
+    if mark is None:
+        session.add(Counter(name=COMPACTED_THROUGH, value=int(highest)))
+    else:
+        mark.value = max(mark.value, int(highest))
+    result = session.execute(delete(ChangeLog).where(*doomed).execution_options(synchronize_session=False))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+#: Counter row holding the highest change-log seq compaction has deleted.
+COMPACTED_THROUGH = "sync:compacted_through"

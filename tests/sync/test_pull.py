@@ -114,6 +114,28 @@ def test_expired_cursor_is_410_with_a_snapshot(app: Flask, client: FlaskClient, 
     assert counts == {"Patient": 3, "Encounter": 3, "Observation": 3}
 
 
+def test_compaction_behind_a_set_aside_row_still_answers_410(app: Flask, client: FlaskClient,
+                                                             hub_key: tuple[str, str]) -> None:
+    from datetime import timedelta
+
+    from station.clock import now_utc
+    from station.extensions import db
+    from station.sync import store
+    from station.sync.models import SetAsideChange
+
+    add_patients(app, 3)
+    seqs = log_seqs(app)
+    with app.app_context():
+        db.session.add(SetAsideChange(seq=seqs[1], reason="hub refused", at=now_utc()))
+        store.get_state(db.session).acked_seq = seqs[-1]
+        removed = store.compact(db.session, older_than=now_utc() + timedelta(days=1))
+        db.session.commit()
+        assert removed == len(seqs) - 2  # the set-aside row and the newest row stay
+        assert store.oldest_retained_seq(db.session) == seqs[-2] + 1
+    # A cursor between the set-aside row and the compacted rows must not silently skip them.
+    assert signed_get(client, f"/api/sync/changes?after={seqs[1]}", hub_key).status_code == 410
+
+
 def test_status_for_the_hub_and_the_admin_only(app: Flask, client: FlaskClient, hub_key: tuple[str, str],
                                                 make_user) -> None:  # type: ignore[no-untyped-def]
     add_patients(app, 1)
