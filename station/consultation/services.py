@@ -701,6 +701,8 @@ def save_referral(session: Session, visit: Visit, data: Any, *, user: Any, actor
     referral = get_referral(session, visit.id)
     today = local_today(clock)
     created = referral is None
+    reason = _amendment_reason(session, visit, data, what="Phiếu chuyển cơ sở KCB", exists=not created)
+    before = {name: getattr(referral, name) for name in REFERRAL_FIELDS} if referral is not None else {}
     if referral is None:
         year = today.year
         number = f"{year}-CT{next_number(session, f'referral:{year}'):05d}"
@@ -716,9 +718,24 @@ def save_referral(session: Session, visit: Visit, data: Any, *, user: Any, actor
     referral.signed_by = actor.label[:64]
     referral.signer_name = getattr(user, "full_name", "")[:120]
     session.flush()
-    audit.record(session, actor, "referral.create" if created else "referral.update", entity_type="referral",
-                 entity_id=referral.id, detail={"visit": str(visit.id), "number": referral.number}, clock=clock)
+    detail: dict[str, Any] = {"visit": str(visit.id), "number": referral.number}
+    if reason:  # an amendment after signing: the earlier text is kept in the audit trail
+        detail.update(reason=reason, before={k: v for k, v in before.items() if getattr(referral, k) != v})
+    audit.record(session, actor, "referral.amend" if reason else "referral.create" if created else "referral.update",
+                 entity_type="referral", entity_id=referral.id, detail=detail, clock=clock)
     return referral
+
+
+def _amendment_reason(session: Session, visit: Visit, data: Any, *, what: str, exists: bool) -> str:
+    """Return the amendment reason when *what* changes after the consultation was signed (required then)."""
+    consultation = get_consultation(session, visit.id)
+    if consultation is None or consultation.status != "signed" or not exists:
+        return ""
+    reason = clean(str(data.get("amend_reason") or ""))
+    if len(reason) < MIN_REASON:
+        raise ValidationFailed(f"{what} của phiếu khám đã ký: mọi thay đổi là một lần sửa đổi và cần ghi lý do "
+                               f"(ít nhất {MIN_REASON} ký tự).", field="amend_reason")
+    return reason
 
 
 def get_follow_up(session: Session, visit_id: uuid.UUID) -> FollowUpAppointment | None:
@@ -740,6 +757,9 @@ def save_follow_up(session: Session, visit: Visit, data: Any, *, user: Any, acto
         raise ValidationFailed("Ngày hẹn khám lại phải sau ngày khám và trong vòng 1 năm.", field="appointment_on")
     appointment = get_follow_up(session, visit.id)
     created = appointment is None
+    reason = _amendment_reason(session, visit, data, what="Giấy hẹn khám lại", exists=not created)
+    before = ({"appointment_on": appointment.appointment_on.isoformat(), "appointment_time": appointment.appointment_time,
+               "reason": appointment.reason} if appointment is not None else {})
     if appointment is None:
         year = local_today(clock).year
         appointment = FollowUpAppointment(visit_id=visit.id, patient_id=visit.patient_id,
@@ -753,11 +773,19 @@ def save_follow_up(session: Session, visit: Visit, data: Any, *, user: Any, acto
     appointment.room_code = visit.room_code
     appointment.issued_by = actor.label[:64]
     consultation = get_consultation(session, visit.id)
-    if consultation is not None and consultation.status != "signed":
-        consultation.follow_up_on = day
+    if consultation is not None and consultation.follow_up_on != day:
+        consultation.follow_up_on = day  # XML1 NGAY_TAI_KHAM and XML14 must agree
+        if consultation.status == "signed":
+            # A signed consultation changes only by an amendment with a reason (a new kept revision).
+            consultation.revision += 1
+            _add_revision(session, consultation, "amendment", reason or "Đổi ngày hẹn khám lại",
+                          user=user, actor=actor, clock=clock)
     session.flush()
-    audit.record(session, actor, "follow_up.create" if created else "follow_up.update", entity_type="follow_up",
-                 entity_id=appointment.id, detail={"visit": str(visit.id), "on": day.isoformat()}, clock=clock)
+    detail: dict[str, Any] = {"visit": str(visit.id), "on": day.isoformat()}
+    if reason:
+        detail.update(reason=reason, before=before)
+    audit.record(session, actor, "follow_up.amend" if reason else "follow_up.create" if created else "follow_up.update",
+                 entity_type="follow_up", entity_id=appointment.id, detail=detail, clock=clock)
     if print_slip:
         from station.admin.models import Facility
 

@@ -221,3 +221,30 @@ def test_timeline_lists_consultations_with_diagnoses_and_prescriptions(ctx):
     kinds = {e.kind: e for e in found}
     assert "J06.9 - " in kinds["consultation"].detail[0] and kinds["consultation"].url.endswith(str(visit.id))
     assert kinds["prescription"].title.startswith("Đơn thuốc 01001") and "09 Viên" in kinds["prescription"].detail[0]
+
+
+def test_referral_and_follow_up_change_after_signing_only_as_amendments(ctx):
+    session, world, doctor = ctx
+    visit = session.get(Visit, world.visit)
+    referral_data = {"destination_name": "Bệnh viện Bạch Mai", "destination_code": "01905",
+                     "reason": "Vượt khả năng chuyên môn", "transport": "Xe cứu thương"}
+    svc.save_referral(session, visit, referral_data, user=doctor, actor=ACTOR)
+    c = _save(session, visit, doctor, main_code="J06.9", outcome_code="1", discharge_code="1")
+    svc.complete(session, visit, expected_version=c.version, user=doctor, actor=ACTOR)
+    with pytest.raises(ValidationFailed, match="cần ghi lý do"):
+        svc.save_referral(session, visit, {**referral_data, "transport": "Xe taxi"}, user=doctor, actor=ACTOR)
+    svc.save_referral(session, visit, {**referral_data, "transport": "Xe taxi", "amend_reason": "Gia đình tự đưa đi"},
+                      user=doctor, actor=ACTOR)
+    event = session.scalar(select(AuditEvent).where(AuditEvent.action == "referral.amend"))
+    detail = json.loads(event.detail)
+    assert detail["reason"] == "Gia đình tự đưa đi" and detail["before"]["transport"] == "Xe cứu thương"
+
+    svc.save_follow_up(session, visit, {"appointment_on": "2026-12-20"}, user=doctor, actor=ACTOR, print_slip=False)
+    with pytest.raises(ValidationFailed, match="cần ghi lý do"):
+        svc.save_follow_up(session, visit, {"appointment_on": "2026-12-22"}, user=doctor, actor=ACTOR,
+                           print_slip=False)
+    svc.save_follow_up(session, visit, {"appointment_on": "2026-12-22", "amend_reason": "Người bệnh xin đổi ngày"},
+                       user=doctor, actor=ACTOR, print_slip=False)
+    consultation = svc.get_consultation(session, visit.id)
+    assert consultation.follow_up_on == date(2026, 12, 22)  # the consultation and XML14 agree
+    assert consultation.revisions[-1].reason == "Người bệnh xin đổi ngày"
