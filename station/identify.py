@@ -32,6 +32,7 @@ from datetime import date
 from typing import Any
 
 from station.billing import vietqr
+from station.clock import local_today
 from station.patients import bhyt
 from station.patients import cccd
 from station.text import nfc
@@ -53,7 +54,7 @@ class IdentifyError(ValueError):
 
 def identify(text: str, *, today: date | None = None) -> dict[str, Any]:
     """Return {"kind", "fields", "warnings"} for *text*; raise IdentifyError otherwise."""
-    today = today or date.today()
+    today = today or local_today()
     raw = nfc(text).strip()
     if not raw:
         raise IdentifyError(f"Chưa có dữ liệu. Cần một trong: {EXPECTED}.")

@@ -121,3 +121,20 @@ def test_json_errors_under_api(client):
     response = client.get("/api/does-not-exist")
     assert response.status_code == 404
     assert response.is_json and "error" in response.get_json()
+
+
+def test_a_concurrent_change_is_a_clear_conflict_not_a_crash(app, client, make_user):
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from station.auth.security import allow_all_staff
+
+    @allow_all_staff
+    def clash():  # type: ignore[no-untyped-def]
+        raise StaleDataError("UPDATE statement on table 'invoices' expected to update 1 row(s); 0 were matched.")
+
+    app.add_url_rule("/test-clash", "test_clash", clash)
+    make_user(Role.CASHIER, "tn.test")
+    Auth(client).login("tn.test")
+    response = client.get("/test-clash")
+    assert response.status_code == 409
+    assert "người khác thay đổi" in response.get_data(as_text=True)

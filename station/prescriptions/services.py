@@ -323,7 +323,7 @@ def build_draft(session: Session, prescription: Prescription, details: IssueDeta
 
 def pending_alerts(session: Session, prescription: Prescription) -> list[rules.Alert]:
     """Return the allergy and duplicate-ingredient alerts of the current lines (for the form)."""
-    draft, _ = build_draft(session, prescription, IssueDetails(), date.today())
+    draft, _ = build_draft(session, prescription, IssueDetails(), local_today())
     return rules.check_allergies(draft.lines, draft.patient.allergies) + rules.check_duplicate_ingredients(draft.lines)
 
 
@@ -411,7 +411,7 @@ def _enqueue_slip(session: Session, prescription: Prescription, patient: Patient
 
     visit = session.get(Visit, prescription.visit_id)
     facility = session.scalar(select(Facility).limit(1))
-    age = rules.age_in_months(patient.birth_date, prescription.prescribed_on or date.today())
+    age = rules.age_in_months(patient.birth_date, prescription.prescribed_on or local_today())
     detail = f"Năm sinh {patient.birth_year}"
     if age < rules.CHILD_AGE_MONTHS:
         detail = f"{age} tháng tuổi, {prescription.weight_kg} kg, người đưa trẻ: {prescription.companion_name}"

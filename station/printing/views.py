@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import date
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
@@ -14,7 +13,7 @@ from station.admin.forms import ActionForm
 from station.audit import services as audit
 from station.auth.roles import Role
 from station.auth.security import allow, current_actor
-from station.clock import SystemClock
+from station.clock import SystemClock, local_today
 from station.errors import StationError
 from station.extensions import db
 from station.printing import pdf, services
@@ -285,6 +284,6 @@ def patient_summary(patient_id: uuid.UUID):  # type: ignore[no-untyped-def]
     response = pdf.form_response(db.session, "summary", context, actor=actor, patient_id=patient.id,
                                  subject_type="patient", subject_id=patient.id,
                                  download=bool(request.args.get("download")),
-                                 filename=f"tom-tat-ho-so-{patient.code}-{date.today():%Y%m%d}.pdf")
+                                 filename=f"tom-tat-ho-so-{patient.code}-{local_today():%Y%m%d}.pdf")
     db.session.commit()
     return response

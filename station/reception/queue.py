@@ -24,6 +24,8 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from station.auth.models import User
+from station.auth.roles import Role
 from station.admin.numbering import next_number
 from station.audit import services as audit
 from station.audit.services import Actor
@@ -231,11 +233,14 @@ def start_consultation(session: Session, ticket: QueueTicket, *, actor: Actor, e
     visit = session.get(Visit, ticket.visit_id)
     if visit is not None and visit.status == "open":
         visit.status = "in_consultation"
+        # Only a doctor becomes the visit's doctor (MA_BAC_SI of the claim), not the nurse who pressed "start".
         if actor.id and actor.id not in ("system", "anonymous") and not actor.id.startswith("client:"):
             try:
-                visit.doctor_id = uuid.UUID(actor.id)
+                user = session.get(User, uuid.UUID(actor.id))
             except ValueError:
-                pass
+                user = None
+            if user is not None and user.role is Role.DOCTOR:
+                visit.doctor_id = user.id
     audit.record(session, actor, "queue.start", entity_type="queue_ticket", entity_id=ticket.id,
                  detail={"number": ticket.number}, clock=clock)
     return ticket

@@ -183,6 +183,11 @@ def register_from_qr(session: Session, text: str, *, actor: Actor, clock: Clock 
     return survivor(session, registration.patient)[0]
 
 
+def _like_escape(text: str) -> str:
+    """Escape LIKE wildcards typed into a name (a literal %, _ or backslash)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def double_scan_window(config: dict[str, Any] | None) -> timedelta:
     return timedelta(minutes=int((config or {}).get("RECEPTION_DOUBLE_SCAN_MINUTES", DEFAULT_DOUBLE_SCAN_MINUTES)))
 
@@ -303,7 +308,8 @@ def search_patients(session: Session, *, actor: Actor, cccd: str = "", bhyt: str
         if not patients:
             patients = list(session.scalars(
                 select(Patient).where(Patient.birth_year == birth_date.year,
-                                      Patient.name_folded.like(f"%{fold(name)}%")).limit(limit)))
+                                      Patient.name_folded.like(f"%{_like_escape(fold(name))}%", escape="\\"))
+                .limit(limit)))
         criterion = "name_dob"
     else:
         raise ValidationFailed("Nhập số CCCD, hoặc mã thẻ BHYT, hoặc họ tên kèm ngày sinh để tìm.")

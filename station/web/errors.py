@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from station.errors import StationError
@@ -19,6 +21,7 @@ TITLES = {
     422: "Dữ liệu không hợp lệ",
     429: "Quá nhiều yêu cầu",
     500: "Lỗi hệ thống",
+    503: "Tạm thời không phục vụ được",
 }
 
 MESSAGES = {
@@ -63,6 +66,23 @@ def register_error_handlers(app: Flask) -> None:
 
         db.session.rollback()
         return _render(error.status_code, error.message)
+
+    @app.errorhandler(StaleDataError)
+    def stale(error: StaleDataError):  # type: ignore[no-untyped-def]
+        from station.extensions import db
+
+        db.session.rollback()
+        return _render(409, "Dữ liệu vừa được người khác thay đổi cùng lúc. Chưa có gì được lưu: "
+                            "vui lòng tải lại trang và thực hiện lại.")
+
+    @app.errorhandler(OperationalError)
+    def busy(error: OperationalError):  # type: ignore[no-untyped-def]
+        from station.extensions import db
+
+        db.session.rollback()
+        app.logger.error("database error on %s %s: %s", request.method, request.url_rule, type(error.orig).__name__)
+        return _render(503, "Cơ sở dữ liệu đang bận hoặc tạm thời không truy cập được. Chưa có gì được lưu: "
+                            "vui lòng thử lại sau ít giây.")
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):  # type: ignore[no-untyped-def]
