@@ -20,6 +20,7 @@ from flask import Blueprint, flash, jsonify, redirect, render_template, request,
 from sqlalchemy import select
 
 from station.admin import services as admin_services
+from station.audit import services as audit
 from station.auth.roles import Role
 from station.auth.security import allow, current_actor
 from station.web.readonly import read_only
@@ -83,7 +84,15 @@ def index():  # type: ignore[no-untyped-def]
     result = search_mod.search(db.session, q, today=local_today())
     if result.exact is not None:
         return redirect(url_for("patients.record", patient_id=result.exact.patient.id))
+    _audit_hits(result.hits)
     return render_template("patients/index.html", result=result, q=q)
+
+
+def _audit_hits(hits: list[Any]) -> None:
+    """A result list shows names, birth years and identifiers: record which records were shown (not the query)."""
+    if hits:
+        audit.record(db.session, current_actor(), "patient.search", entity_type="patient",
+                     detail={"results": len(hits), "shown": [str(h.patient.id) for h in hits[:50]]})
 
 
 @api.route("/search")
@@ -97,6 +106,10 @@ def api_search():  # type: ignore[no-untyped-def]
     except ValueError:
         limit = 20
     result = search_mod.search(db.session, q, limit=limit, today=local_today())
+    if result.exact is None:
+        # A list of namesakes is a read of each record shown. An exact identifier match is the
+        # card the person at the desk presented; opening their visit or record is audited next.
+        _audit_hits(result.hits)
     return jsonify(mode=result.mode, kind=result.kind, message=result.message, birth_year=result.birth_year,
                    hits=[h.as_dict() for h in result.hits], parsed=result.parsed)
 

@@ -251,3 +251,28 @@ def test_opening_edit_and_history_pages_is_audited(app, client, make_user, auth)
         views = db.session.scalar(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.action == "patient.view", AuditEvent.entity_id == pid))
     assert views == 3
+
+
+def test_a_search_result_list_is_audited_without_the_query(app, client, make_user, auth):
+    import json
+
+    from sqlalchemy import select
+
+    from station.audit.models import AuditEvent
+    from station.audit.services import Actor
+    from station.auth.roles import Role
+    from station.extensions import db
+    from station.patients import services
+
+    make_user(Role.RECEPTION, "tt.test")
+    with app.app_context():
+        patient = services.register_patient(db.session, {
+            "full_name": "Đỗ Văn Tâm", "birth_date": "01/02/1970", "sex": "male"}, actor=Actor.system("test"))
+        db.session.commit()
+        pid = str(patient.id)
+    auth.login("tt.test")
+    assert client.get("/api/patients/search", query_string={"q": "do van tam"}).get_json()["hits"]
+    with app.app_context():
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "patient.search"))
+        assert event is not None and pid in json.loads(event.detail)["shown"]
+        assert "tam" not in event.detail.lower()
