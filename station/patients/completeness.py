@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, literal, or_, select
+from sqlalchemy import String, and_, case, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from station.clock import UTC
@@ -148,10 +148,7 @@ def _one(relation: str, model_name: str, attr: str) -> tuple[Callable[[Patient, 
 
 
 def _is_str(column: Any) -> bool:
-    try:
-        return column.type.python_type is str
-    except NotImplementedError:
-        return False
+    return isinstance(column.type, String)
 
 
 def _identifier(*kinds: str) -> tuple[Callable[[Patient, date], bool], Callable[[date], Any]]:
