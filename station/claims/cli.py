@@ -68,7 +68,8 @@ def export_command(day_text: str, visit_key: str | None, out_dir: Path) -> None:
 @xml130_group.command("submit")
 @click.option("--date", "day_text", required=True, help="Ngày khám (YYYY-MM-DD).")
 @click.option("--visit", "visit_key", default=None, help="Chỉ gửi một lượt khám (MA_LK).")
-def submit_command(day_text: str, visit_key: str | None) -> None:
+@click.option("--resend", is_flag=True, help="Send again visits the portal already accepted (a corrected file).")
+def submit_command(day_text: str, visit_key: str | None, resend: bool) -> None:
     """Gửi hồ sơ XML 130 lên cổng BHXH đã cấu hình."""
     day = _day(day_text)
     facility = db.session.query(Facility).first()
@@ -87,7 +88,7 @@ def submit_command(day_text: str, visit_key: str | None) -> None:
             _fail(f"Không tìm thấy lượt khám {visit_key}.")
             return
         try:
-            row = services.submit_visit(db.session, visit, submitter, signer, actor=CLI_ACTOR)
+            row = services.submit_visit(db.session, visit, submitter, signer, actor=CLI_ACTOR, resend=resend)
             db.session.commit()
         except StationError as error:
             db.session.rollback()

@@ -34,7 +34,7 @@ from station.billing.models import ClaimSubmission
 from station.claims import export
 from station.claims import xml130 as x
 from station.clock import Clock, SystemClock, local_today
-from station.errors import ValidationFailed
+from station.errors import Conflict, ValidationFailed
 from station.visits.models import Visit
 
 _signer_override: dict[str, x.Signer] = {}
@@ -132,13 +132,18 @@ def export_day(session: Session, day: date, out_dir: Path, signer: x.Signer, *, 
 
 
 def submit_visit(session: Session, visit: Visit, submitter: x.PortalSubmitter, signer: x.Signer, *,
-                 actor: Actor, clock: Clock | None = None) -> ClaimSubmission:
+                 actor: Actor, clock: Clock | None = None, resend: bool = False) -> ClaimSubmission:
     """Post the visit's envelope to the portal and record the answer (flush only; audited).
 
     A portal that cannot be reached is recorded as "unavailable" (retry later),
-    never raised to the cashier as a crash.
+    never raised to the cashier as a crash. A visit the portal already accepted
+    is sent again only when asked explicitly (*resend*, e.g. a corrected file).
     """
     now = (clock or SystemClock()).now()
+    accepted = next((row for row in submissions_of(session, visit) if row.status == "accepted"), None)
+    if accepted is not None and not resend:
+        raise Conflict(f"Hồ sơ {visit.visit_key} đã được cổng BHXH tiếp nhận (mã giao dịch "
+                       f"{accepted.transaction_id or '—'}); chỉ gửi lại khi cần gửi bản đã sửa.")
     submission, reasons = build_envelope(session, visit, signer, clock=clock)
     if submission is None:
         raise ValidationFailed("Chưa thể gửi hồ sơ: " + "; ".join(reasons))

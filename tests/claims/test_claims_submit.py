@@ -17,6 +17,7 @@ from station.billing import services as billing
 from station.billing.models import ClaimSubmission
 from station.claims import services as claims
 from station.claims import xml130 as x
+from station.errors import Conflict
 from station.extensions import db
 from tests.billing.helpers import ACTOR, clock, full_visit
 
@@ -90,8 +91,12 @@ def test_submission_posts_the_documented_form_fields(app, portal):
         assert lowered["accesstoken"] == "AT" and lowered["tokenid"] == "IT" and lowered["passwordhash"]
         envelope = base64.b64decode(fields["fileHSBase64"])
         assert ET.fromstring(envelope).findtext("THONGTINDONVI/MACSKCB") == "01001"
+        # An accepted visit is not sent again by accident (a day re-run), only on purpose.
+        with pytest.raises(Conflict, match="đã được cổng BHXH tiếp nhận"):
+            claims.submit_visit(db.session, visit, submitter, x.TestSigner(), actor=ACTOR)
+        assert len(state.requests) == 2
         state.answer_code = "401"
-        rejected = claims.submit_visit(db.session, visit, submitter, x.TestSigner(), actor=ACTOR)
+        rejected = claims.submit_visit(db.session, visit, submitter, x.TestSigner(), actor=ACTOR, resend=True)
         assert rejected.status == "rejected" and rejected.message == "Sai cấu trúc"
 
 
