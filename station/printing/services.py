@@ -38,10 +38,23 @@ def enqueue(session: Session, document: str, data: dict[str, Any], *, actor: Act
     return job
 
 
+def _receipt_cancelled(session: Session, payment_id: str) -> bool:
+    """True when the payment a receipt slip was printed for has been cancelled."""
+    from station.billing.models import Payment  # billing prints through this area, not the reverse
+
+    try:
+        payment = session.get(Payment, uuid.UUID(payment_id))
+    except ValueError:
+        return False
+    return payment is not None and payment.status == "cancelled"
+
+
 def reprint(session: Session, job: PrintJob, *, reason: str, actor: Actor, printer_name: str | None = None) -> PrintJob:
     """Queue a reprint of *job*: a reason is required, it is audited, and the paper says "BẢN IN LẠI"."""
     if len(reason.strip()) < 5:
         raise ValidationFailed("In lại cần ghi rõ lý do (ít nhất 5 ký tự).", field="reason")
+    if job.subject_type == "receipt" and _receipt_cancelled(session, job.subject_id):
+        raise ValidationFailed("Biên lai này đã bị hủy: không in lại biên lai đã hủy (số tiền trên giấy không còn đúng).")
     data = json.loads(job.payload)
     data["reprint"] = True
     copy = enqueue(session, job.document, data, actor=actor, room_code=job.room_code,

@@ -151,6 +151,14 @@ def test_cancel_needs_reason_reopens_invoice_and_is_audited(app):
         assert "Thu nhầm người bệnh" in event.detail
         again = billing.record_payment(db.session, invoice, method="cash", amount="72900", actor=ACTOR)
         assert again.number == "BL2026-0000002"  # the cancelled number is kept, never reused
+        from station.printing import services as printing
+        from station.printing.models import PrintJob
+
+        slip = db.session.scalar(select(PrintJob).where(PrintJob.subject_id == str(payment.id)))
+        with pytest.raises(ValidationFailed, match="đã bị hủy"):
+            printing.reprint(db.session, slip, reason="Máy in kẹt giấy", actor=ACTOR)
+        live = db.session.scalar(select(PrintJob).where(PrintJob.subject_id == str(again.id)))
+        assert printing.reprint(db.session, live, reason="Máy in kẹt giấy", actor=ACTOR).reprint_of_id == live.id
 
 
 def test_refund_rules(app):
