@@ -139,44 +139,6 @@ def _timed_gets(base: str, paths: list[str], cookie: str, rounds: int) -> list[f
     return samples
 
 
-def _with_think_time(base: str, request) -> list[float]:  # type: ignore[no-untyped-def]
-    """Run CLIENTS threads that each save, pause THINK_SECONDS (a person at a keyboard), save again."""
-    import random
-    import threading
-
-    host, port = base.removeprefix("http://").split(":")
-    samples: list[float] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
-
-    def worker(index: int) -> None:
-        rng = random.Random(index)
-        conn = http.client.HTTPConnection(host, int(port), timeout=30)
-        local = []
-        try:
-            time.sleep(rng.uniform(0, THINK_SECONDS))  # clients do not start in lockstep
-            for i in range(SAVES_PER_CLIENT):
-                started = time.perf_counter()
-                request(conn, index * SAVES_PER_CLIENT + i)
-                local.append((time.perf_counter() - started) * 1000)
-                time.sleep(rng.uniform(0.5, 1.5) * THINK_SECONDS)
-        except BaseException as error:  # noqa: BLE001 - reported after join
-            errors.append(error)
-        finally:
-            conn.close()
-        with lock:
-            samples.extend(local)
-
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(CLIENTS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
-    return samples
-
-
 def main() -> None:
     """Seed, serve, measure, record."""
     with tempfile.TemporaryDirectory() as folder:
@@ -232,7 +194,7 @@ def main() -> None:
                 client["version"] = response.getheader("X-Record-Version") or ""
 
             saturated = concurrent_latencies(base, CLIENTS, SAVES_PER_CLIENT, save)
-            saves = _with_think_time(base, save)
+            saves = concurrent_latencies(base, CLIENTS, SAVES_PER_CLIENT, save, think_seconds=THINK_SECONDS)
         record({"consult_save_p95_ms": p95(saves), "consult_save_saturated_p95_ms": p95(saturated),
                 "record_page_p95_ms": p95(page),
                 "consult_history_page_p95_ms": p95(history), "icd_search_p95_ms": p95(icd)})

@@ -71,21 +71,33 @@ def rss_mb(pid: int) -> float:
 
 
 def concurrent_latencies(base: str, clients: int, per_client: int,
-                         request: Callable[[http.client.HTTPConnection, int], None]) -> list[float]:
-    """Run *clients* threads, each with its own keep-alive connection; return latencies in ms."""
+                         request: Callable[[http.client.HTTPConnection, int], None], *,
+                         think_seconds: float = 0.0) -> list[float]:
+    """Run *clients* threads, each with its own keep-alive connection; return latencies in ms.
+
+    With *think_seconds*, each client starts at a random moment within that time and pauses
+    0.5–1.5 × that time between requests (a person at a keyboard), from its own seeded RNG.
+    """
+    import random
+
     host, port = base.removeprefix("http://").split(":")
     samples: list[float] = []
     lock = threading.Lock()
     errors: list[BaseException] = []
 
     def worker(index: int) -> None:
+        rng = random.Random(index)
         conn = http.client.HTTPConnection(host, int(port), timeout=30)
         local = []
         try:
+            if think_seconds:
+                time.sleep(rng.uniform(0, think_seconds))  # clients do not start in lockstep
             for i in range(per_client):
                 start = time.perf_counter()
                 request(conn, index * per_client + i)
                 local.append((time.perf_counter() - start) * 1000)
+                if think_seconds:
+                    time.sleep(rng.uniform(0.5, 1.5) * think_seconds)
         except BaseException as error:  # noqa: BLE001 - reported after join
             errors.append(error)
         finally:
